@@ -1,0 +1,44 @@
+"""The loopback device: one per namespace, created by the first pernet device
+hook and destroyed last.  It can never leave its namespace (``netns_immutable``)
+and cannot be deleted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..pernet import PernetOperations
+from .core import register_netdevice, unregister_netdevice_many
+from .netdevice import IFF_LOOPBACK, NET_ADDR_PERM, ZERO_MAC, NetDevice
+
+if TYPE_CHECKING:
+    from ..net import Net
+
+
+class Loopback(NetDevice):
+    __slots__ = ()
+    link_type = "loopback"
+    default_mtu = 65536
+    min_mtu = 0
+    max_mtu = 0  # no upper limit, as Linux reports it (maxmtu 0)
+    netns_immutable = True
+    iff_base = IFF_LOOPBACK
+
+    def __init__(self) -> None:
+        super().__init__("lo", ZERO_MAC, NET_ADDR_PERM)
+        self.broadcast = ZERO_MAC
+
+
+def loopback_net_init(net: Net) -> None:
+    dev = Loopback()
+    register_netdevice(net, dev)
+    net.loopback_dev = dev
+
+
+def loopback_net_exit(net: Net) -> None:
+    dev = net.loopback_dev
+    if dev is not None:
+        unregister_netdevice_many((dev,))
+        net.loopback_dev = None
+
+
+loopback_net_ops = PernetOperations("loopback", init=loopback_net_init, exit=loopback_net_exit)

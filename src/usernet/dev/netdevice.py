@@ -1,0 +1,171 @@
+"""``NetDevice``: a network device, tagged with the namespace it is in.
+
+The tag (``dev.net``) changes when the device moves (the RFC: "tag all network
+devices with a network namespace they are a member of, but may be changed
+during the lifetime of a device").  Device kinds subclass this and add their
+own state; the generic life cycle (register, open, close, move, unregister)
+lives in :mod:`usernet.dev.core`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..ipv4.devinet import InDevice
+    from ..net import Net
+    from .stats import DevStats
+
+# ifi_flags (include/uapi/linux/if.h)
+IFF_UP = 0x1
+IFF_BROADCAST = 0x2
+IFF_DEBUG = 0x4
+IFF_LOOPBACK = 0x8
+IFF_POINTOPOINT = 0x10
+IFF_NOTRAILERS = 0x20
+IFF_RUNNING = 0x40
+IFF_NOARP = 0x80
+IFF_PROMISC = 0x100
+IFF_ALLMULTI = 0x200
+IFF_MASTER = 0x400
+IFF_SLAVE = 0x800
+IFF_MULTICAST = 0x1000
+IFF_PORTSEL = 0x2000
+IFF_AUTOMEDIA = 0x4000
+IFF_DYNAMIC = 0x8000
+IFF_LOWER_UP = 0x10000
+IFF_DORMANT = 0x20000
+IFF_ECHO = 0x40000
+
+# RFC 2863 operational states (IF_OPER_*)
+IF_OPER_UNKNOWN = 0
+IF_OPER_NOTPRESENT = 1
+IF_OPER_DOWN = 2
+IF_OPER_LOWERLAYERDOWN = 3
+IF_OPER_TESTING = 4
+IF_OPER_DORMANT = 5
+IF_OPER_UP = 6
+OPERSTATE_NAMES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
+
+# addr_assign_type
+NET_ADDR_PERM = 0
+NET_ADDR_RANDOM = 1
+NET_ADDR_STOLEN = 2
+NET_ADDR_SET = 3
+
+# reg_state
+NETREG_UNINITIALIZED = 0
+NETREG_REGISTERED = 1
+NETREG_UNREGISTERED = 3
+
+ETH_ALEN = 6
+BROADCAST_MAC = b"\xff" * 6
+ZERO_MAC = b"\x00" * 6
+
+
+class NetDevice:
+    """A device.  ``kind`` is its rtnl link kind ("veth", "bridge", ...)."""
+
+    kind = ""  # rtnl_link_ops kind; "" for devices without (loopback, physical NICs)
+    link_type = "ether"  # ARPHRD as iproute2 names it
+    default_mtu = 1500
+    min_mtu = 68
+    max_mtu = 65535
+    netns_immutable = False  # lo: can never leave its namespace
+    netns_refund = False  # physical devices go back to init_net when a namespace dies
+    iff_base = IFF_BROADCAST | IFF_MULTICAST
+    num_queues = 1
+
+    __slots__ = (
+        "__weakref__",
+        "addr_assign_type",
+        "broadcast",
+        "carrier",
+        "dev_addr",
+        "flags",
+        "group",
+        "ifindex",
+        "ip_ptr",
+        "master",
+        "mtu",
+        "name",
+        "net",
+        "operstate",
+        "qdisc",
+        "reg_state",
+        "rx_handler",
+        "stats",
+        "txqlen",
+    )
+
+    def __init__(self, name: str, dev_addr: bytes, addr_assign_type: int = NET_ADDR_RANDOM):
+        self.name = name
+        self.ifindex = 0
+        self.net: Net = None  # type: ignore[assignment]  # set by register_netdevice
+        self.flags = self.iff_base
+        self.mtu = self.default_mtu
+        self.dev_addr = dev_addr
+        self.addr_assign_type = addr_assign_type
+        self.broadcast = BROADCAST_MAC
+        self.txqlen = 1000
+        self.group = 0
+        self.carrier = True
+        self.operstate = IF_OPER_UNKNOWN
+        self.qdisc = "noop"  # "noqueue" from the first open on, as Linux's dev_activate
+        self.master: NetDevice | None = None
+        self.rx_handler: Any = None  # bridge port state, when enslaved
+        self.ip_ptr: InDevice | None = None
+        self.stats: DevStats | None = None
+        self.reg_state = NETREG_UNINITIALIZED
+
+    # -- state as netlink reports it ---------------------------------------------
+
+    @property
+    def is_up(self) -> bool:
+        return bool(self.flags & IFF_UP)
+
+    def iflink(self) -> int:
+        """ifindex of the lower device (a veth's peer); our own when none."""
+        return self.ifindex
+
+    def link_net(self) -> Net | None:
+        """Namespace of the device ``iflink`` names, when it has one."""
+        return None
+
+    def oper_up(self) -> bool:
+        return self.operstate in (IF_OPER_UP, IF_OPER_UNKNOWN)
+
+    def get_flags(self) -> int:
+        """ifi_flags as dev_get_flags() computes them."""
+        flags = self.flags & ~(IFF_RUNNING | IFF_LOWER_UP | IFF_DORMANT)
+        if self.flags & IFF_UP:
+            if self.oper_up():
+                flags |= IFF_RUNNING
+            if self.carrier:
+                flags |= IFF_LOWER_UP
+        return flags
+
+    def reported_operstate(self) -> int:
+        return self.operstate if self.flags & IFF_UP else IF_OPER_DOWN
+
+    # -- hooks for device kinds --------------------------------------------------
+
+    def ndo_open(self) -> None:
+        """Driver open (before IFF_UP is set)."""
+
+    def ndo_stop(self) -> None:
+        """Driver stop (after IFF_UP is cleared)."""
+
+    def dellink(self, batch: list[NetDevice]) -> None:
+        """Queue this device (and what dies with it) for unregistration."""
+        batch.append(self)
+
+    def uninit(self) -> None:
+        """Called once the device is unregistered (ndo_uninit)."""
+
+    def linkinfo(self) -> dict[str, Any] | None:
+        """IFLA_LINKINFO for ``ip -d``: kind and data."""
+        return {"info_kind": self.kind} if self.kind else None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name}#{self.ifindex}>"
