@@ -68,12 +68,10 @@ class Bridge(NetDevice):
 
     def check_add_if(self, dev: NetDevice) -> None:
         """br_add_if's refusals, before anything changes."""
-        if dev.link_type != "ether" or dev is self:
-            raise KernelError(errno.ELOOP if dev is self else errno.EINVAL)
         if isinstance(dev, Bridge):
             raise KernelError(errno.ELOOP, "Can not enslave a bridge to a bridge")
-        if dev.master is not None and dev.master is not self:
-            raise KernelError(errno.EBUSY, "Device is already enslaved")
+        if dev.link_type != "ether":
+            raise KernelError(errno.EINVAL)
         if len(self.ports) >= BR_MAX_PORTS:
             raise KernelError(errno.EXFULL)
 
@@ -91,6 +89,10 @@ class Bridge(NetDevice):
         changed = self.recalculate_bridge_id()
         if dev.flags & IFF_UP and dev.oper_up() and self.flags & IFF_UP:
             self.enable_port(port)
+        else:
+            # A port that cannot forward yet still makes the bridge re-evaluate
+            # its carrier: an up bridge whose ports are all down has none.
+            self.port_state_selection()
         if changed:
             call_netdevice_notifiers(NETDEV_CHANGEADDR, self)
 
@@ -206,12 +208,11 @@ def bridge_register(kernel: Kernel) -> None:
 
 
 def enslave(dev: NetDevice, master: NetDevice) -> None:
-    """``ip link set DEV master M`` (do_set_master)."""
+    """``ip link set DEV master M`` (do_set_master): leave the old master first."""
     if dev.master is master:
         return
-    if not isinstance(master, Bridge):
-        raise KernelError(errno.EOPNOTSUPP)
-    master.check_add_if(dev)
+    check_enslave(dev, master)
+    assert isinstance(master, Bridge)
     release(dev)
     master.add_if(dev)
 

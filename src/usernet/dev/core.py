@@ -153,8 +153,7 @@ def dev_close(dev: NetDevice) -> None:
 def dev_change_name(dev: NetDevice, name: str) -> None:
     if name == dev.name:
         return
-    if dev.flags & IFF_UP:
-        raise KernelError(errno.EBUSY)
+    # Linux 6.x renames running devices too (netif_change_name; no EBUSY).
     check_new_name(dev.net, name)
     net = dev.net
     del net.dev_by_name[dev.name]
@@ -164,8 +163,6 @@ def dev_change_name(dev: NetDevice, name: str) -> None:
 
 
 def check_mtu(dev: NetDevice, mtu: int) -> None:
-    if mtu < 0:
-        raise einval()
     if mtu < dev.min_mtu:
         raise einval("mtu less than device minimum")
     if dev.max_mtu and mtu > dev.max_mtu:
@@ -205,7 +202,8 @@ def check_change_net_namespace(dev: NetDevice, net: Net, pattern: str | None = N
     if dev.netns_immutable:
         raise einval("The interface netns is immutable")
     if dev.name in net.dev_by_name and pattern is None:
-        raise KernelError(errno.EEXIST, "An interface with the same name exists in the target netns")
+        raise KernelError(errno.EEXIST,
+                          "An interface with the same name exists in the target netns")
 
 
 def dev_change_net_namespace(dev: NetDevice, net: Net, pattern: str | None = None) -> None:
@@ -231,6 +229,7 @@ def dev_change_net_namespace(dev: NetDevice, net: Net, pattern: str | None = Non
     dev.net = net
     dev.name = name
     dev.ifindex = ifindex
+    dev.qdisc = "noop"  # dev_shutdown: the qdisc is rebuilt on the next open
     net.dev_by_name[name] = dev
     net.dev_by_index[ifindex] = dev
     call_netdevice_notifiers(NETDEV_REGISTER, dev)

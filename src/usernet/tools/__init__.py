@@ -35,7 +35,7 @@ class Result:
         return self.stdout + self.stderr
 
 
-class ToolExit(Exception):  # noqa: N818 - it is an exit, like SystemExit
+class ToolExit(Exception):
     """Stop the tool with ``rc`` after writing ``message`` to stderr."""
 
     def __init__(self, rc: int, message: str = "") -> None:
@@ -111,6 +111,9 @@ def run_argv(kernel: Kernel, argv: list[str], net: Net | None = None) -> Result:
         if exc.message:
             proc.err(exc.message if exc.message.endswith("\n") else exc.message + "\n")
         rc = exc.rc
+    except RecursionError:
+        proc.err(f"{name}: command nests too deeply\n")
+        rc = 255
     return proc.result(rc)
 
 

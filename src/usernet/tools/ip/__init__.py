@@ -111,7 +111,8 @@ def _parse_options(argv: list[str]) -> tuple[IpOpts, str | None, list[str]]:
             raise ToolExit(255, USAGE)
         elif matches(opt, "-netns"):
             if i >= len(argv):
-                raise ToolExit(255, 'Command line is not complete. Try option "help"')
+                raise ToolExit(255, 'Cannot open network namespace "(null)": '
+                                    "No such file or directory")
             netns = argv[i]
             i += 1
         elif matches(opt, "-Numeric"):

@@ -10,7 +10,7 @@ NETNS_RUN_DIR = "/run/netns"
 
 
 def _invalid_name(name: str) -> bool:
-    return "/" in name or name in (".", "..")
+    return "/" in name or name in ("", ".", "..")
 
 
 def do_netns(proc: Proc, opts: IpOpts, argv: list[str]) -> int:

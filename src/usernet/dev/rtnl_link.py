@@ -1,0 +1,203 @@
+"""RTM_NEWLINK / RTM_SETLINK (``net/core/rtnetlink.c``): creating links of a
+kind and changing a link's attributes.
+
+Every attribute is validated before anything changes, so a refused request
+leaves the kernel exactly as it was -- the real kernel does the same for the
+combinations ``ip link set`` sends.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..errors import KernelError
+from . import core
+from .bridge import Bridge, check_enslave, enslave, release
+from .dummy import Dummy
+from .netdevice import BROADCAST_MAC, IFF_UP, NET_ADDR_RANDOM, NET_ADDR_SET, NetDevice
+from .veth import Veth
+
+if TYPE_CHECKING:
+    from ..net import Net
+
+
+@dataclass
+class LinkAttrs:
+    """The attributes of one link request (IFLA_*)."""
+
+    name: str | None = None
+    mtu: int | None = None
+    address: bytes | None = None
+    broadcast: bytes | None = None
+    txqlen: int | None = None
+    net: Net | None = None  # IFLA_NET_NS_FD: where the device goes / is created
+    up: bool | None = None
+    master: NetDevice | None = None
+    nomaster: bool = False
+    group: int | None = None
+    kind: str | None = None
+    peer: LinkAttrs | None = None  # veth's VETH_INFO_PEER
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+Factory = Callable[[str, bytes, int], NetDevice]
+LINK_KINDS: dict[str, Factory] = {
+    "veth": Veth,
+    "bridge": Bridge,
+    "dummy": Dummy,
+}
+
+
+def _alloc_mac(net: Net, attrs: LinkAttrs) -> tuple[bytes, int]:
+    if attrs.address is not None:
+        return attrs.address, NET_ADDR_SET
+    return net.kernel.random_ether_addr(), NET_ADDR_RANDOM
+
+
+def _check_attrs(dev_like: NetDevice, attrs: LinkAttrs) -> None:
+    if attrs.mtu is not None:
+        core.check_mtu(dev_like, attrs.mtu)
+    if attrs.address is not None:
+        core.check_mac(dev_like, attrs.address)
+
+
+def _pick_name(net: Net, name: str | None, kind: str, taken: set[str]) -> str:
+    if name is not None:
+        return name
+    i = 0
+    while (cand := f"{kind}{i}") in net.dev_by_name or cand in taken:
+        i += 1
+    return cand
+
+
+def _apply_new(dev: NetDevice, attrs: LinkAttrs) -> None:
+    if attrs.mtu is not None:
+        dev.mtu = attrs.mtu
+        if isinstance(dev, Bridge):
+            dev.mtu_set_by_user = True
+    if attrs.txqlen is not None:
+        dev.txqlen = attrs.txqlen
+    if attrs.broadcast is not None:
+        dev.broadcast = attrs.broadcast
+    if attrs.group is not None:
+        dev.group = attrs.group
+
+
+def newlink(net: Net, attrs: LinkAttrs) -> NetDevice:
+    """``ip link add``: create (and register) a device of ``attrs.kind``."""
+    kind = attrs.kind or ""
+    factory = LINK_KINDS.get(kind)
+    if factory is None:
+        raise KernelError(errno.EOPNOTSUPP, "Unknown device type")
+    link_net = attrs.net or net
+    if kind == "veth":
+        return _newlink_veth(link_net, attrs)
+    name = _pick_name(link_net, attrs.name, kind, set())
+    core.check_new_name(link_net, name)
+    mac, assign = _alloc_mac(link_net, attrs)
+    dev = factory(name, mac, assign)
+    _check_attrs(dev, attrs)
+    if attrs.master is not None:
+        check_enslave(dev, attrs.master)
+    _apply_new(dev, attrs)
+    core.register_netdevice(link_net, dev)
+    _configure(dev, attrs)
+    return dev
+
+
+def _newlink_veth(net: Net, attrs: LinkAttrs) -> NetDevice:
+    """veth_newlink: the peer is registered first, so it gets the lower ifindex."""
+    pattrs = attrs.peer or LinkAttrs()
+    peer_net = pattrs.net or net
+    peer_name = _pick_name(peer_net, pattrs.name, "veth", set())
+    taken = {peer_name} if peer_net is net else set()
+    name = _pick_name(net, attrs.name, "veth", taken)
+    if attrs.name is not None:
+        core.check_new_name(net, name)  # rtnl_newlink: an existing name fails first
+    core.check_new_name(peer_net, peer_name)
+    if peer_net is net and name == peer_name:
+        # Linux registers the peer before it finds the clash: the ifindex it
+        # took stays used up.
+        peer_net.alloc_ifindex()
+        raise KernelError(errno.EEXIST)
+    core.check_new_name(net, name)
+    pmac, passign = _alloc_mac(peer_net, pattrs)
+    mac, assign = _alloc_mac(net, attrs)
+    peer = Veth(peer_name, pmac, passign)
+    dev = Veth(name, mac, assign)
+    _check_attrs(peer, pattrs)
+    _check_attrs(dev, attrs)
+    if attrs.master is not None:
+        check_enslave(dev, attrs.master)
+    _apply_new(peer, pattrs)
+    _apply_new(dev, attrs)
+    core.register_netdevice(peer_net, peer)
+    core.register_netdevice(net, dev)
+    dev.peer, peer.peer = peer, dev
+    core.rtmsg_ifinfo(peer)
+    core.rtmsg_ifinfo(dev)
+    _configure(dev, attrs)
+    return dev
+
+
+def _configure(dev: NetDevice, attrs: LinkAttrs) -> None:
+    """rtnl_configure_link + master: flags and enslaving after registration."""
+    if attrs.up:
+        core.dev_open(dev)
+    if attrs.master is not None:
+        enslave(dev, attrs.master)
+
+
+def check_setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
+    """Everything do_setlink would refuse, checked before any change."""
+    target = attrs.net or dev.net
+    if attrs.net is not None:
+        core.check_change_net_namespace(dev, attrs.net)
+    if attrs.address is not None:
+        core.check_mac(dev, attrs.address)
+    if attrs.mtu is not None:
+        core.check_mtu(dev, attrs.mtu)
+    if attrs.name is not None and attrs.name != dev.name:
+        if not core.dev_valid_name(attrs.name):
+            raise KernelError(errno.EINVAL)
+        other = target.dev_by_name.get(attrs.name)
+        if other is not None and other is not dev:
+            raise KernelError(errno.EEXIST)
+    if attrs.master is not None and attrs.master is not dev.master:
+        check_enslave(dev, attrs.master)
+
+
+def setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
+    """``ip link set``: do_setlink's order -- namespace, address, MTU, name,
+    flags, then master."""
+    check_setlink(dev, attrs)
+    if attrs.net is not None:
+        core.dev_change_net_namespace(dev, attrs.net)
+    if attrs.address is not None:
+        core.dev_set_mac_address(dev, attrs.address)
+    if attrs.mtu is not None:
+        core.dev_set_mtu(dev, attrs.mtu)
+        if isinstance(dev, Bridge):
+            dev.mtu_set_by_user = True
+    if attrs.group is not None:
+        dev.group = attrs.group
+    if attrs.name is not None:
+        core.dev_change_name(dev, attrs.name)
+    if attrs.broadcast is not None:
+        dev.broadcast = attrs.broadcast
+    if attrs.up is True:
+        core.dev_open(dev)
+    elif attrs.up is False:
+        core.dev_close(dev)
+    if attrs.nomaster:
+        release(dev)
+    elif attrs.master is not None:
+        enslave(dev, attrs.master)
+    if attrs.txqlen is not None:
+        dev.txqlen = attrs.txqlen
+
+
+__all__ = ["BROADCAST_MAC", "IFF_UP", "LINK_KINDS", "LinkAttrs", "newlink", "setlink"]

@@ -1,0 +1,320 @@
+"""How iproute2 prints a link (ip/ipaddress.c print_linkinfo): the JSON object
+and the text lines shared by ``ip link``, ``ip addr`` and ``bridge link``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ...dev.bridge import BR_STATE_NAMES, Bridge, BridgePort
+from ...dev.netdevice import (
+    IFF_ALLMULTI,
+    IFF_AUTOMEDIA,
+    IFF_BROADCAST,
+    IFF_DEBUG,
+    IFF_DORMANT,
+    IFF_DYNAMIC,
+    IFF_ECHO,
+    IFF_LOOPBACK,
+    IFF_LOWER_UP,
+    IFF_MASTER,
+    IFF_MULTICAST,
+    IFF_NOARP,
+    IFF_NOTRAILERS,
+    IFF_POINTOPOINT,
+    IFF_PORTSEL,
+    IFF_PROMISC,
+    IFF_RUNNING,
+    IFF_SLAVE,
+    IFF_UP,
+    OPERSTATE_NAMES,
+    NetDevice,
+)
+from .utils import mac_str
+
+if TYPE_CHECKING:
+    from ...net import Net
+
+FLAG_NAMES = (
+    (IFF_LOOPBACK, "LOOPBACK"), (IFF_BROADCAST, "BROADCAST"), (IFF_POINTOPOINT, "POINTOPOINT"),
+    (IFF_MULTICAST, "MULTICAST"), (IFF_NOARP, "NOARP"), (IFF_ALLMULTI, "ALLMULTI"),
+    (IFF_PROMISC, "PROMISC"), (IFF_MASTER, "MASTER"), (IFF_SLAVE, "SLAVE"),
+    (IFF_DEBUG, "DEBUG"), (IFF_DYNAMIC, "DYNAMIC"), (IFF_AUTOMEDIA, "AUTOMEDIA"),
+    (IFF_PORTSEL, "PORTSEL"), (IFF_NOTRAILERS, "NOTRAILERS"), (IFF_UP, "UP"),
+    (IFF_LOWER_UP, "LOWER_UP"), (IFF_DORMANT, "DORMANT"), (IFF_ECHO, "ECHO"),
+)
+KNOWN_FLAGS = 0
+for _bit, _ in FLAG_NAMES:
+    KNOWN_FLAGS |= _bit
+
+
+def flag_list(dev: NetDevice, viewer: Net) -> list[str]:
+    flags = dev.get_flags()
+    out = []
+    if flags & IFF_UP and not flags & IFF_RUNNING:
+        out.append("NO-CARRIER")
+    flags &= ~IFF_RUNNING
+    out.extend(name for bit, name in FLAG_NAMES if flags & bit)
+    if flags & ~KNOWN_FLAGS:
+        out.append(f"{flags & ~KNOWN_FLAGS:x}")
+    peer = _local_peer(dev, viewer)
+    if peer is not None and not peer.flags & IFF_UP:
+        out.append("M-DOWN")
+    return out
+
+
+def _local_peer(dev: NetDevice, viewer: Net) -> NetDevice | None:
+    """The lower device when it is in the viewer's namespace (no link_netnsid)."""
+    link_net = dev.link_net()
+    if link_net is None or link_net is not dev.net:
+        return None
+    return viewer.dev_get_by_index(dev.iflink())
+
+
+def link_ref(dev: NetDevice) -> tuple[str, int | None]:
+    """("@peer" text suffix, link_netnsid or None)."""
+    link_net = dev.link_net()
+    if link_net is None:
+        return "", None
+    if link_net is dev.net:
+        peer = dev.net.dev_get_by_index(dev.iflink())
+        return (f"@{peer.name}" if peer is not None else f"@if{dev.iflink()}"), None
+    return f"@if{dev.iflink()}", dev.net.peernet2id_alloc(link_net)
+
+
+def link_json(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
+              details: bool = False, stats: bool = False) -> dict[str, Any]:
+    d: dict[str, Any] = {"ifindex": dev.ifindex}
+    suffix, nsid = link_ref(dev)
+    if suffix:
+        if nsid is None:
+            d["link"] = suffix[1:]
+        else:
+            d["link_index"] = dev.iflink()
+    d["ifname"] = dev.name
+    d["flags"] = flag_list(dev, viewer)
+    d["mtu"] = dev.mtu
+    d["qdisc"] = dev.qdisc
+    if dev.master is not None:
+        d["master"] = dev.master.name
+    d["operstate"] = OPERSTATE_NAMES[dev.reported_operstate()]
+    if not addr_view:
+        d["linkmode"] = "DEFAULT"
+    d["group"] = "default" if dev.group == 0 else str(dev.group)
+    d["txqlen"] = dev.txqlen
+    d["link_type"] = dev.link_type
+    d["address"] = mac_str(dev.dev_addr)
+    d["broadcast"] = mac_str(dev.broadcast)
+    if nsid is not None:
+        d["link_netnsid"] = nsid
+    if details:
+        d.update(_details_json(dev))
+    if stats:
+        d["stats64"] = stats_json(dev)
+    return d
+
+
+def _promisc(dev: NetDevice) -> int:
+    return 1 if dev.master is not None else 0
+
+
+def _queues(dev: NetDevice) -> int:
+    return dev.num_queues
+
+
+def _tso_max(dev: NetDevice) -> int:
+    return 65536 if isinstance(dev, Bridge) else 524280
+
+
+def _details_json(dev: NetDevice) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "promiscuity": _promisc(dev), "allmulti": _promisc(dev),
+        "min_mtu": dev.min_mtu, "max_mtu": dev.max_mtu,
+    }
+    info = linkinfo_json(dev)
+    if info:
+        d["linkinfo"] = info
+    d.update({
+        "inet6_addr_gen_mode": "eui64", "num_tx_queues": _queues(dev),
+        "num_rx_queues": _queues(dev), "gso_max_size": 65536, "gso_max_segs": 65535,
+        "tso_max_size": _tso_max(dev), "tso_max_segs": 65535, "gro_max_size": 65536,
+    })
+    return d
+
+
+def bridge_id(br: Bridge) -> str:
+    return "8000." + ":".join(f"{b:x}" for b in br.dev_addr)
+
+
+BRIDGE_STATIC = (
+    ("forward_delay", 1500), ("hello_time", 200), ("max_age", 2000), ("ageing_time", 30000),
+    ("stp_state", 0), ("priority", 32768), ("vlan_filtering", 0),
+)
+BRIDGE_TAIL = (
+    ("mcast_snooping", "mcast_snooping", 1), ("no_linklocal_learn", "no_linklocal_learn", 0),
+    ("mcast_vlan_snooping", "mcast_vlan_snooping", 0), ("mcast_router", "mcast_router", 1),
+    ("mcast_query_use_ifaddr", "mcast_query_use_ifaddr", 0),
+    ("mcast_querier", "mcast_querier", 0),
+    ("mcast_hash_elasticity", "mcast_hash_elasticity", 16),
+    ("mcast_hash_max", "mcast_hash_max", 4096),
+    ("mcast_last_member_cnt", "mcast_last_member_count", 2),
+    ("mcast_startup_query_cnt", "mcast_startup_query_count", 2),
+    ("mcast_last_member_intvl", "mcast_last_member_interval", 100),
+    ("mcast_membership_intvl", "mcast_membership_interval", 26000),
+    ("mcast_querier_intvl", "mcast_querier_interval", 25500),
+    ("mcast_query_intvl", "mcast_query_interval", 12500),
+    ("mcast_query_response_intvl", "mcast_query_response_interval", 1000),
+    ("mcast_startup_query_intvl", "mcast_startup_query_interval", 3124),
+    ("mcast_stats_enabled", "mcast_stats_enabled", 0),
+    ("mcast_igmp_version", "mcast_igmp_version", 2),
+    ("mcast_mld_version", "mcast_mld_version", 1),
+    ("nf_call_iptables", "nf_call_iptables", 0), ("nf_call_ip6tables", "nf_call_ip6tables", 0),
+    ("nf_call_arptables", "nf_call_arptables", 0),
+)
+
+
+def _bridge_data(br: Bridge) -> list[tuple[str, str, Any]]:
+    """(json key, text key, value) in iproute2's order."""
+    bid = bridge_id(br)
+    rows: list[tuple[str, str, Any]] = [(k, k, v) for k, v in BRIDGE_STATIC]
+    rows += [("bridge_id", "bridge_id", bid), ("root_id", "designated_root", bid),
+             ("root_port", "root_port", 0), ("root_path_cost", "root_path_cost", 0),
+             ("topology_change", "topology_change", 0),
+             ("topology_change_detected", "topology_change_detected", 0),
+             ("hello_timer", "hello_timer", 0.0), ("tcn_timer", "tcn_timer", 0.0),
+             ("topology_change_timer", "topology_change_timer", 0.0),
+             ("gc_timer", "gc_timer", 0.0), ("group_fwd_mask", "group_fwd_mask", "0"),
+             ("group_addr", "group_address", "01:80:c2:00:00:00")]
+    rows += list(BRIDGE_TAIL)
+    return rows
+
+
+def _port_data(port: BridgePort) -> list[tuple[str, str, Any]]:
+    bid = bridge_id(port.br)
+    return [
+        ("state", "state", BR_STATE_NAMES[port.state]), ("priority", "priority", port.priority),
+        ("cost", "cost", port.path_cost), ("hairpin", "hairpin", False),
+        ("guard", "guard", False), ("root_block", "root_block", False),
+        ("fastleave", "fastleave", False), ("learning", "learning", True),
+        ("flood", "flood", True), ("id", "port_id", f"0x{port.port_id:x}"),
+        ("no", "port_no", f"0x{port.port_no:x}"),
+        ("designated_port", "designated_port", port.port_id),
+        ("designated_cost", "designated_cost", 0), ("bridge_id", "designated_bridge", bid),
+        ("root_id", "designated_root", bid), ("hold_timer", "hold_timer", 0.0),
+        ("message_age_timer", "message_age_timer", 0.0),
+        ("forward_delay_timer", "forward_delay_timer", 0.0),
+        ("topology_change_ack", "topology_change_ack", 0),
+        ("config_pending", "config_pending", 0), ("proxy_arp", "proxy_arp", False),
+        ("proxy_arp_wifi", "proxy_arp_wifi", False),
+        ("multicast_router", "mcast_router", 1), ("mcast_flood", "mcast_flood", True),
+        ("bcast_flood", "bcast_flood", True), ("mcast_to_unicast", "mcast_to_unicast", False),
+        ("neigh_suppress", "neigh_suppress", False), ("group_fwd_mask", "group_fwd_mask", "0"),
+        ("group_fwd_mask_str", "group_fwd_mask_str", "0x0"),
+        ("vlan_tunnel", "vlan_tunnel", False), ("isolated", "isolated", False),
+        ("locked", "locked", False),
+    ]
+
+
+def linkinfo_json(dev: NetDevice) -> dict[str, Any] | None:
+    info = dev.linkinfo()
+    port = dev.rx_handler if isinstance(dev.rx_handler, BridgePort) else None
+    if info is None and port is None:
+        return None
+    out: dict[str, Any] = dict(info or {})
+    if isinstance(dev, Bridge):
+        out["info_data"] = {k: v for k, _, v in _bridge_data(dev)}
+    if port is not None:
+        out["info_slave_kind"] = "bridge"
+        out["info_slave_data"] = {k: v for k, _, v in _port_data(port)}
+    return out
+
+
+def _text_value(key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return f"{key} {'on' if value else 'off'}"
+    if isinstance(value, float):
+        return f"{key} {value:7.2f}"
+    return f"{key} {value}"
+
+
+def details_text(dev: NetDevice) -> str:
+    out = (f" promiscuity {_promisc(dev)}  allmulti {_promisc(dev)} minmtu {dev.min_mtu} "
+           f"maxmtu {dev.max_mtu} ")
+    info = dev.linkinfo()
+    port = dev.rx_handler if isinstance(dev.rx_handler, BridgePort) else None
+    if info is not None:
+        out += f"\n    {info['info_kind']} "
+        if isinstance(dev, Bridge):
+            out += "".join(_text_value(t, v) + " " for _, t, v in _bridge_data(dev))
+    if port is not None:
+        out += "\n    bridge_slave " + "".join(_text_value(t, v) + " " for _, t, v in
+                                               _port_data(port))
+    q = _queues(dev)
+    out += (f"addrgenmode eui64 numtxqueues {q} numrxqueues {q} gso_max_size 65536 "
+            f"gso_max_segs 65535 tso_max_size {_tso_max(dev)} tso_max_segs 65535 "
+            "gro_max_size 65536 ")
+    return out
+
+
+def netns_label(viewer: Net, nsid: int) -> str:
+    """` link-netns NAME` when the viewer can name that peer, else the id."""
+    kernel = viewer.kernel
+    peer = viewer.get_net_ns_by_id(nsid)
+    if peer is not None:
+        for name, net in reversed(list(kernel.netns_names.items())):
+            if net is peer:
+                return f" link-netns {name}"
+    return f" link-netnsid {nsid}"
+
+
+def link_text(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
+              details: bool = False, stats: bool = False, oneline: bool = False) -> str:
+    suffix, nsid = link_ref(dev)
+    flags = ",".join(flag_list(dev, viewer))
+    master = f" master {dev.master.name}" if dev.master is not None else ""
+    oper = OPERSTATE_NAMES[dev.reported_operstate()]
+    mode = "" if addr_view else " mode DEFAULT"
+    group = "default" if dev.group == 0 else str(dev.group)
+    qlen = f" qlen {dev.txqlen}" if dev.txqlen else ""
+    head = (f"{dev.ifindex}: {dev.name}{suffix}: <{flags}> mtu {dev.mtu} qdisc {dev.qdisc}"
+            f"{master} state {oper}{mode} group {group}{qlen}")
+    sep = "\\" if oneline else "\n"
+    line2 = f"    link/{dev.link_type} {mac_str(dev.dev_addr)} brd {mac_str(dev.broadcast)}"
+    if nsid is not None:
+        line2 += netns_label(viewer, nsid)
+    if details:
+        line2 += details_text(dev)
+    text = head + sep + line2
+    if stats:
+        text += stats_text(dev, sep)
+    return text + "\n"
+
+
+def stats_json(dev: NetDevice) -> dict[str, Any]:
+    s = dev.stats
+    g = (lambda name: getattr(s, name)) if s is not None else (lambda name: 0)
+    return {
+        "rx": {"bytes": g("rx_bytes"), "packets": g("rx_packets"), "errors": g("rx_errors"),
+               "dropped": g("rx_dropped"), "over_errors": g("rx_missed_errors"),
+               "multicast": g("multicast")},
+        "tx": {"bytes": g("tx_bytes"), "packets": g("tx_packets"), "errors": g("tx_errors"),
+               "dropped": g("tx_dropped"), "carrier_errors": g("tx_carrier_errors"),
+               "collisions": g("collisions")},
+    }
+
+
+def stats_text(dev: NetDevice, sep: str) -> str:
+    st = stats_json(dev)
+    rx, tx = st["rx"], st["tx"]
+    rx_vals = (rx["bytes"], rx["packets"], rx["errors"], rx["dropped"], rx["over_errors"],
+               rx["multicast"])
+    tx_vals = (tx["bytes"], tx["packets"], tx["errors"], tx["dropped"],
+               tx["carrier_errors"], tx["collisions"])
+    return (f"{sep}    RX:  bytes packets errors dropped  missed   mcast           "
+            f"{sep}    " + "".join(f"{v:>7} " for v in rx_vals).rstrip() + " "
+            f"{sep}    TX:  bytes packets errors dropped carrier collsns           "
+            f"{sep}    " + "".join(f"{v:>7} " for v in tx_vals).rstrip() + " ")
+
+
+def brief_link(dev: NetDevice) -> tuple[str, str]:
+    suffix, _ = link_ref(dev)
+    return f"{dev.name}{suffix}", OPERSTATE_NAMES[dev.reported_operstate()]
