@@ -192,4 +192,4 @@ class Kernel:
         return [res for _, res in run_script(self, text)]
 
 
-__all__ = ["Kernel", "NET_DEAD"]
+__all__ = ["NET_DEAD", "Kernel"]

@@ -86,7 +86,7 @@ class Net:
 
     def gen_get(self, idx: int) -> Any:
         gen = self.gen
-        if gen is None or idx >= len(gen):
+        if gen is None or not 0 <= idx < len(gen):
             return None
         return gen[idx]
 

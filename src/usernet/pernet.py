@@ -99,6 +99,10 @@ class PernetRegistry:
                     _init_one(ops, net)
                     done.append(net)
         except BaseException:
+            # free_exit_list: pre_exit, then exit, on every namespace already done
+            for net in reversed(done):
+                if ops.pre_exit is not None:
+                    ops.pre_exit(net)
             for net in reversed(done):
                 _exit_one(ops, net)
             raise

@@ -21,8 +21,20 @@ CASES = scenarios(HERE / "scenarios") + [
     p for p in scenarios(HERE / "public") if p.stem in PUBLIC_IN_SCOPE
 ]
 
+# Scenarios that do not match the kernel yet: the work still open on issue 2.
+# Strict: one that starts passing fails the suite until it is taken off the list.
+PENDING_FILE = HERE / "PENDING"
+PENDING = {line.split("#")[0].strip() for line in PENDING_FILE.read_text().splitlines()
+           if line.split("#")[0].strip()} if PENDING_FILE.exists() else set()
 
-@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+
+def _param(path):  # type: ignore[no-untyped-def]
+    marks = [pytest.mark.xfail(reason="pending: does not match the kernel yet", strict=True)] \
+        if path.stem in PENDING else []
+    return pytest.param(path, id=path.stem, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_param(p) for p in CASES])
 def test_scenario_matches_kernel(path):  # type: ignore[no-untyped-def]
     res, report = check(path)
     assert res.cmds > 0

@@ -58,6 +58,7 @@ class BridgePort:
 class Bridge(NetDevice):
     __slots__ = ("mtu_set_by_user", "ports")
     kind = "bridge"
+    netns_immutable = True  # br_dev_setup: a bridge is netns-local
 
     def __init__(self, name: str, dev_addr: bytes, addr_assign_type: int) -> None:
         super().__init__(name, dev_addr, addr_assign_type)

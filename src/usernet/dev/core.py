@@ -317,7 +317,7 @@ def default_device_exit(net: Net) -> None:
         dev_change_net_namespace(dev, init, pattern)
     batch: list[NetDevice] = []
     for dev in reversed(list(net.devices())):
-        if dev.netns_immutable or dev in batch:
-            continue
+        if dev is net.loopback_dev or dev in batch:
+            continue  # lo goes last, with loopback's own pernet exit
         dev.dellink(batch)
     unregister_netdevice_many(batch)

@@ -10,6 +10,7 @@ a primary deletes its secondaries, or promotes the first of them when
 from __future__ import annotations
 
 import errno
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError
@@ -75,23 +76,62 @@ class InIfAddr:
 
 
 class InDevice:
-    """Per-device IPv4 state (``struct in_device``)."""
+    """Per-device IPv4 state (``struct in_device``).
 
-    __slots__ = ("conf", "dev", "ifa_list")
+    Conf values (``net.ipv4.conf.DEV.*``) are stored only where they differ
+    from the namespace's ``conf.default``: ``_conf`` holds the values written
+    explicitly (Linux's ``cnf.state`` bits) and those pinned before a
+    non-propagating default changed.  Everything else is read through to the
+    namespace's *current* default, which is how a ``conf.default`` write
+    reaches devices never written explicitly -- at no cost per device.
+    """
 
-    def __init__(self, dev: NetDevice, conf: dict[str, int]) -> None:
+    __slots__ = ("_conf", "dev", "ifa_list")
+
+    def __init__(self, dev: NetDevice, conf: Mapping[str, int] | None = None) -> None:
         self.dev = dev
         self.ifa_list: list[InIfAddr] = []
-        self.conf = conf  # shared with the namespace default until written (copy-on-write)
+        ipv4 = dev.net.ipv4
+        dflt = ipv4.devconf_dflt if conf is None else conf
+        # inetdev_init copies conf.default *with* its state bits: a key written
+        # in conf.default is explicit in the new device and stops following.
+        self._conf: dict[str, int] | None = (
+            {key: dflt[key] for key in ipv4.dflt_state} if ipv4.dflt_state else None)
+        from ..dev.netdevice import IFF_LOOPBACK
+
+        if dev.flags & IFF_LOOPBACK:
+            self.conf_set("disable_xfrm", 1)
+            self.conf_set("disable_policy", 1)
+
+    @property
+    def conf(self) -> Mapping[str, int]:
+        """The full conf as a snapshot (for reading several values at once)."""
+        return {**self.dev.net.ipv4.devconf_dflt, **(self._conf or {})}
 
     def conf_get(self, key: str) -> int:
-        return self.conf[key]
+        over = self._conf
+        if over is not None:
+            value = over.get(key)
+            if value is not None:
+                return value
+        return self.dev.net.ipv4.devconf_dflt[key]
 
     def conf_set(self, key: str, value: int) -> None:
-        if self.conf.get(key) != value:
-            conf = dict(self.conf)
-            conf[key] = value
-            self.conf = conf
+        """Set ``key`` explicitly (IN_DEV_CONF_SET): later conf.default writes
+        no longer reach it."""
+        if self._conf is None:
+            self._conf = {}
+        self._conf[key] = value
+
+    def conf_is_explicit(self, key: str) -> bool:
+        return self._conf is not None and key in self._conf
+
+    def conf_follow(self, key: str) -> None:
+        """Forget an own value: ``key`` reads the namespace default again."""
+        if self._conf is not None:
+            self._conf.pop(key, None)
+            if not self._conf:
+                self._conf = None
 
     def primary_for(self, prefix: int, msk: int) -> InIfAddr | None:
         """inet_ifa_byprefix: the primary address of a subnet."""
@@ -145,7 +185,7 @@ def delete_ifa(in_dev: InDevice, ifa1: InIfAddr) -> None:
     kernel = in_dev.dev.net.kernel
     promote: InIfAddr | None = None
     if not ifa1.secondary:
-        do_promote = bool(in_dev.conf.get("promote_secondaries"))
+        do_promote = bool(in_dev.conf_get("promote_secondaries"))
         for ifa in list(lst[lst.index(ifa1) + 1:]):
             if not ifa.secondary or ifa.mask != ifa1.mask or not ifa1.match(ifa.address):
                 continue

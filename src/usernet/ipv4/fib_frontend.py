@@ -1,47 +1,73 @@
-"""The FIB's front end (``net/ipv4/fib_frontend.c``, ``fib_semantics.c``):
-adding and deleting routes with Linux's checks, the kernel routes that
-addresses bring (``fib_magic``), and what device events do to routes.
+"""The FIB's front end (``net/ipv4/fib_frontend.c``, ``fib_semantics.c``,
+``fib_trie.c`` insert/delete): adding and deleting routes with Linux's
+checks in Linux's order, dumps, the kernel routes that addresses bring
+(``fib_magic``), and what device events do to routes.
 """
 
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError, einval
 from .devinet import IFA_F_NOPREFIXROUTE, InIfAddr
 from .fib import (
+    FIB_LOOKUP_IGNORE_LINKSTATE,
     RT_SCOPE_HOST,
     RT_SCOPE_LINK,
     RT_SCOPE_NOWHERE,
     RT_TABLE_LOCAL,
     RT_TABLE_MAIN,
-    RTN_BLACKHOLE,
+    RTAX_ADVMSS,
+    RTAX_CC_ALGO,
+    RTAX_FEATURE_MASK,
+    RTAX_FEATURES,
+    RTAX_HOPLIMIT,
+    RTAX_MAX,
+    RTAX_MTU,
+    RTN_ANYCAST,
     RTN_BROADCAST,
     RTN_LOCAL,
-    RTN_PROHIBIT,
-    RTN_THROW,
+    RTN_MAX,
+    RTN_MULTICAST,
     RTN_UNICAST,
-    RTN_UNREACHABLE,
     RTNH_F_DEAD,
+    RTNH_F_LINKDOWN,
     RTNH_F_ONLINK,
+    RTPROT_BOOT,
     RTPROT_KERNEL,
+    TYPE_ERRNO,
+    TYPE_SCOPE,
     FibNexthop,
     FibRoute,
     FibTable,
+    Flow,
+    Metrics,
+    fib_get_table,
+    fib_new_table,
+    fib_tables,
+    table_lookup,
 )
-from .inet import is_zeronet, mask
+from .inet import is_lbcast, is_multicast, is_zeronet, mask
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
     from ..net import Net
 
-ERROR_TYPES = (RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT, RTN_THROW)
+# netlink request flags (NLM_F_*) that decide add/replace/append/change
+NLM_F_REPLACE = 0x100
+NLM_F_EXCL = 0x200
+NLM_F_CREATE = 0x400
+NLM_F_APPEND = 0x800
+
+ERROR_TYPES = tuple(TYPE_ERRNO)
 
 
 @dataclass
 class NexthopConfig:
+    """One struct rtnexthop of RTA_MULTIPATH (or the single next hop)."""
+
     gw: int = 0
     dev: NetDevice | None = None
     onlink: bool = False
@@ -50,19 +76,369 @@ class NexthopConfig:
 
 @dataclass
 class RouteConfig:
-    """An RTM_NEWROUTE/RTM_DELROUTE request (struct fib_config)."""
+    """An RTM_NEWROUTE/RTM_DELROUTE request (struct fib_config).
+
+    ``type`` 0, ``protocol`` 0 and ``scope`` RT_SCOPE_NOWHERE mean 'any' to a
+    delete, as in Linux; ``nhs`` with more than one entry is RTA_MULTIPATH.
+    """
 
     dst: int = 0
     plen: int = 0
     table: int = RT_TABLE_MAIN
     type: int = RTN_UNICAST
-    protocol: int = 3
+    protocol: int = RTPROT_BOOT
     scope: int = 0
     tos: int = 0
     priority: int = 0
     prefsrc: int = 0
-    nhs: list[NexthopConfig] = field(default_factory=list)
-    metrics: dict[str, int] | None = None
+    nhs: list[NexthopConfig] | None = None
+    multipath: bool = False
+    metrics: Metrics | None = None
+    flags: int = 0  # rtm_flags (RTNH_F_ONLINK)
+    nlflags: int = NLM_F_CREATE | NLM_F_EXCL
+
+    @property
+    def oif(self) -> NetDevice | None:
+        return self.nhs[0].dev if self.nhs and not self.multipath else None
+
+    @property
+    def gw(self) -> int:
+        return self.nhs[0].gw if self.nhs and not self.multipath else 0
+
+
+# -- tables and dumps ----------------------------------------------------------------
+
+
+def route_dump(net: Net, table_id: int = 0) -> list[FibRoute]:
+    """RTM_GETROUTE dump: every route of one table, or of all (``table_id`` 0)."""
+    if table_id:
+        tb = fib_get_table(net, table_id)
+        if tb is None:
+            raise KernelError(errno.ENOENT, "ipv4: FIB table does not exist")
+        return tb.routes()
+    return [r for tb in fib_tables(net) for r in tb.routes()]
+
+
+def route_flags(route: FibRoute) -> int:
+    """rtm_flags of a dumped route (fib_dump_info): a single next hop's own
+    flags, or the route's flags plus linkdown when every path is down."""
+    if len(route.nhs) == 1:
+        return route.nh.report_flags() if route.nh is not None else 0
+    flags = route.flags & ~(RTNH_F_DEAD | RTNH_F_LINKDOWN)
+    if route.nhs and all(nh.linkdown() for nh in route.nhs):
+        flags |= RTNH_F_LINKDOWN
+    return flags
+
+
+# -- building a route (fib_create_info) ------------------------------------------------
+
+
+def _metrics_init(metrics: Metrics | None) -> Metrics | None:
+    """ip_fib_metrics_init(): validate, clamp, and drop zero values (Linux
+    neither stores nor reports a zero metric)."""
+    if not metrics:
+        return None
+    out: Metrics = {}
+    for key, value in metrics.items():
+        if key > RTAX_MAX or key < 1:
+            raise einval()
+        if key == RTAX_CC_ALGO:
+            if value:
+                out[key] = value
+            continue
+        assert isinstance(value, int)
+        if key == RTAX_FEATURES and value & ~RTAX_FEATURE_MASK:
+            raise einval("Unknown flag set in feature mask in metrics attribute")
+        clamp = {RTAX_ADVMSS: 65535 - 40, RTAX_MTU: 65535 - 15, RTAX_HOPLIMIT: 255}.get(key)
+        if clamp is not None:
+            value = min(value, clamp)
+        if value:
+            out[key] = value
+    return out or None
+
+
+def _check_request(cfg: RouteConfig) -> None:
+    """rtm_to_fib_config() refusals."""
+    if cfg.tos & 3:
+        raise einval("Invalid dsfield (tos): ECN bits must be 0")
+    if cfg.type > RTN_MAX:
+        raise einval("Invalid route type")
+
+
+def _check_key(cfg: RouteConfig) -> None:
+    """fib_valid_key_len()."""
+    if cfg.plen > 32:
+        raise einval("Invalid prefix length")
+    if cfg.dst & ~mask(cfg.plen) & 0xFFFFFFFF:
+        raise einval("Invalid prefix for given prefix length")
+
+
+def _build_route(net: Net, cfg: RouteConfig) -> FibRoute:
+    """fib_create_info(): a validated route, not yet in any table."""
+    if TYPE_SCOPE.get(cfg.type, RT_SCOPE_NOWHERE) > cfg.scope:
+        raise einval("Invalid scope")
+    if cfg.flags & (RTNH_F_DEAD | RTNH_F_LINKDOWN):
+        raise einval("Invalid rtm_flags - can not contain DEAD or LINKDOWN")
+    if cfg.multipath and not cfg.nhs:
+        raise einval("Invalid nexthop configuration - no valid nexthops")
+    route = FibRoute(cfg.table, cfg.dst, cfg.plen, cfg.type, tos=cfg.tos,
+                     protocol=cfg.protocol, scope=cfg.scope, priority=cfg.priority,
+                     prefsrc=cfg.prefsrc, metrics=_metrics_init(cfg.metrics), flags=cfg.flags)
+    nhcs = cfg.nhs or [NexthopConfig(onlink=bool(cfg.flags & RTNH_F_ONLINK))]
+    if cfg.type in ERROR_TYPES:
+        if cfg.nhs and (cfg.multipath or cfg.gw or cfg.oif is not None):
+            raise einval("Gateway, device and multipath can not be specified for this route type")
+        return route
+    if cfg.type not in (RTN_UNICAST, RTN_LOCAL, RTN_BROADCAST, RTN_ANYCAST, RTN_MULTICAST):
+        raise einval("Invalid route type")
+    if cfg.scope > RT_SCOPE_HOST:
+        raise einval("Invalid scope")
+    if cfg.scope == RT_SCOPE_HOST:
+        route.nhs = [_host_nh(nhcs)]
+    else:
+        route.nhs = [_check_nh(net, cfg, nhc) for nhc in nhcs]
+    if cfg.prefsrc and not _valid_prefsrc(net, cfg):
+        raise einval("Invalid prefsrc address")
+    return route
+
+
+def _host_nh(nhcs: list[NexthopConfig]) -> FibNexthop:
+    if len(nhcs) != 1:
+        raise einval("Route with host scope can not have multiple nexthops")
+    nhc = nhcs[0]
+    if nhc.gw:
+        raise einval("Route with host scope can not have a gateway")
+    if nhc.dev is None:
+        raise KernelError(errno.ENODEV)
+    nh = FibNexthop(0, nhc.dev, RTNH_F_ONLINK if nhc.onlink else 0, nhc.weight)
+    nh.scope = RT_SCOPE_NOWHERE
+    return nh
+
+
+def _check_nh(net: Net, cfg: RouteConfig, nhc: NexthopConfig) -> FibNexthop:
+    """fib_check_nh(): resolve and validate one next hop."""
+    if nhc.gw:
+        if nhc.onlink:
+            return _check_onlink(net, cfg, nhc)
+        return _check_gw(net, cfg, nhc)
+    if nhc.onlink:
+        raise einval("Invalid flags for nexthop - PERVASIVE and ONLINK can not be set")
+    dev = nhc.dev
+    if dev is None or dev.ip_ptr is None:
+        raise KernelError(errno.ENODEV)
+    from ..dev.netdevice import IFF_UP
+
+    if not dev.flags & IFF_UP:
+        raise KernelError(errno.ENETDOWN, "Device for nexthop is not up")
+    return FibNexthop(0, dev, 0, nhc.weight)
+
+
+def _check_onlink(net: Net, cfg: RouteConfig, nhc: NexthopConfig) -> FibNexthop:
+    from ..dev.netdevice import IFF_UP
+
+    dev = nhc.dev
+    if cfg.scope >= RT_SCOPE_LINK:
+        raise einval("Nexthop has invalid scope")
+    if dev is None:
+        raise KernelError(errno.ENODEV, "Nexthop device required for onlink")
+    if not dev.flags & IFF_UP:
+        raise KernelError(errno.ENETDOWN, "Nexthop device is not up")
+    if inet_addr_type(net, nhc.gw, dev) != RTN_UNICAST:
+        raise einval("Nexthop has invalid gateway")
+    nh = FibNexthop(nhc.gw, dev, RTNH_F_ONLINK, nhc.weight)
+    nh.scope = RT_SCOPE_LINK
+    return nh
+
+
+def _check_gw(net: Net, cfg: RouteConfig, nhc: NexthopConfig) -> FibNexthop:
+    """fib_check_nh_v4_gw(): the gateway must be reachable by a link-scope
+    route (of the route's own table first, then through the rules)."""
+    from ..dev.netdevice import IFF_UP
+    from .route import fib_lookup
+
+    flow = Flow(nhc.gw, scope=max(cfg.scope + 1, RT_SCOPE_LINK),
+                oif=nhc.dev.ifindex if nhc.dev is not None else 0)
+    res = None
+    tb = fib_get_table(net, cfg.table) if cfg.table != RT_TABLE_MAIN else None
+    if tb is not None:
+        try:
+            res = table_lookup([tb], flow, FIB_LOOKUP_IGNORE_LINKSTATE)
+        except KernelError:
+            res = None
+    if res is None:
+        try:
+            res = fib_lookup(net, flow, FIB_LOOKUP_IGNORE_LINKSTATE)
+        except KernelError:
+            raise einval("Nexthop has invalid gateway") from None
+    if res.type not in (RTN_UNICAST, RTN_LOCAL):
+        raise einval("Nexthop has invalid gateway")
+    dev = res.nh.dev if res.nh is not None else None
+    if dev is None:
+        raise einval("No egress device for nexthop gateway")
+    if not dev.flags & IFF_UP:
+        raise KernelError(errno.ENETDOWN)
+    nh = FibNexthop(nhc.gw, dev, 0, nhc.weight)
+    nh.scope = res.route.scope
+    return nh
+
+
+def _valid_prefsrc(net: Net, cfg: RouteConfig) -> bool:
+    """fib_valid_prefsrc(): a local address of the route's table or of local."""
+    if cfg.type == RTN_LOCAL and cfg.dst and cfg.prefsrc == cfg.dst:
+        return True
+    tb_id = RT_TABLE_LOCAL if cfg.table == RT_TABLE_MAIN else cfg.table
+    if _addr_type_table(net, cfg.prefsrc, tb_id) == RTN_LOCAL:
+        return True
+    return (tb_id != RT_TABLE_LOCAL
+            and _addr_type_table(net, cfg.prefsrc, RT_TABLE_LOCAL) == RTN_LOCAL)
+
+
+# -- adding (fib_table_insert) ---------------------------------------------------------
+
+
+def inet_rtm_newroute(net: Net, cfg: RouteConfig) -> None:
+    """``ip route add/change/replace/prepend/append``.  As in Linux the table
+    is created before the route is validated, so a refused route still leaves
+    its (empty) table behind; nothing else changes."""
+    _check_request(cfg)
+    tb = fib_new_table(net, cfg.table)
+    _check_key(cfg)
+    route = _build_route(net, cfg)
+    _table_insert(tb, route, cfg.nlflags)
+
+
+def _table_insert(tb: FibTable, route: FibRoute, nlflags: int) -> None:
+    aliases = tb.aliases(route.dst, route.plen)
+    group = [i for i, r in enumerate(aliases)
+             if r.tos == route.tos and r.priority == route.priority]
+    if group:
+        _insert_existing(tb, aliases, group, route, nlflags)
+        return
+    if not nlflags & NLM_F_CREATE:
+        raise KernelError(errno.ENOENT)
+    tb.insert(route)
+
+
+def _insert_existing(tb: FibTable, aliases: list[FibRoute], group: list[int],
+                     route: FibRoute, nlflags: int) -> None:
+    """Same prefix, TOS and metric exist already: replace, append or refuse."""
+    if nlflags & NLM_F_EXCL:
+        raise KernelError(errno.EEXIST)
+    first = aliases[group[0]]
+    match = next((aliases[i] for i in group
+                  if aliases[i].type == route.type and aliases[i].same_info(route)), None)
+    if nlflags & NLM_F_REPLACE:
+        if match is not None:
+            if match is not first:
+                raise KernelError(errno.EEXIST)
+            return
+        tb.replace(first, route)
+        return
+    if match is not None:
+        raise KernelError(errno.EEXIST)
+    if not nlflags & NLM_F_CREATE:
+        raise KernelError(errno.ENOENT)
+    tb.insert_at(route, group[-1] + 1 if nlflags & NLM_F_APPEND else group[0])
+
+
+# -- deleting (fib_table_delete) --------------------------------------------------------
+
+
+def inet_rtm_delroute(net: Net, cfg: RouteConfig) -> None:
+    """``ip route del``: the first route of the prefix matching all that is given."""
+    _check_request(cfg)
+    tb = fib_get_table(net, cfg.table)
+    if tb is None:
+        raise KernelError(errno.ESRCH, "FIB table does not exist")
+    _check_key(cfg)
+    metrics = cfg.metrics or None
+    for route in tb.aliases(cfg.dst, cfg.plen):
+        if route.tos == cfg.tos and _del_match(route, cfg, metrics):
+            tb.remove(route)
+            return
+    raise KernelError(errno.ESRCH)
+
+
+def _del_match(route: FibRoute, cfg: RouteConfig, metrics: Metrics | None) -> bool:
+    if cfg.type and route.type != cfg.type:
+        return False
+    if cfg.scope != RT_SCOPE_NOWHERE and route.scope != cfg.scope:
+        return False
+    if cfg.prefsrc and route.prefsrc != cfg.prefsrc:
+        return False
+    if cfg.protocol and route.protocol != cfg.protocol:
+        return False
+    if metrics and any((route.metrics or {}).get(k) != v for k, v in metrics.items()):
+        return False
+    return _nh_match(route, cfg)
+
+
+def _nh_match(route: FibRoute, cfg: RouteConfig) -> bool:
+    """fib_nh_match()."""
+    if cfg.priority and cfg.priority != route.priority:
+        return False
+    if not cfg.multipath:
+        if cfg.oif is None and not cfg.gw:
+            return True
+        nh = route.nh
+        if nh is None:
+            return False
+        if cfg.oif is not None and nh.dev is not cfg.oif:
+            return False
+        return not cfg.gw or nh.gw == cfg.gw
+    wanted = cfg.nhs or []
+    if len(wanted) < len(route.nhs):
+        return False  # Linux runs out of rtnexthops: -EINVAL, no match
+    for nhc, nh in zip(wanted, route.nhs, strict=False):
+        if nhc.dev is not None and nh.dev is not nhc.dev:
+            return False
+        if nhc.gw and nh.gw != nhc.gw:
+            return False
+    return True
+
+
+def route_remove(net: Net, route: FibRoute) -> None:
+    """Delete one dumped route (``ip route flush`` sends each one back)."""
+    tb = fib_get_table(net, route.table)
+    if tb is None or route not in tb.aliases(route.dst, route.plen):
+        raise KernelError(errno.ESRCH)
+    tb.remove(route)
+
+
+# -- address types ----------------------------------------------------------------------
+
+
+def _addr_type_table(net: Net, addr: int, tb_id: int, dev: NetDevice | None = None) -> int:
+    """__inet_dev_addr_type() on one table."""
+    if is_zeronet(addr) or is_lbcast(addr):
+        return RTN_BROADCAST
+    if is_multicast(addr):
+        return RTN_MULTICAST
+    from .route import tables_for_local
+
+    if tb_id == RT_TABLE_LOCAL:
+        tables = tables_for_local(net)
+    else:
+        tb = fib_get_table(net, tb_id)
+        tables = [tb] if tb is not None else []
+    if not tables:
+        return RTN_UNICAST
+    try:
+        res = table_lookup(tables, Flow(addr))
+    except KernelError:
+        return RTN_UNICAST
+    if dev is None or (res.nh is not None and res.nh.dev is dev):
+        return res.type
+    return RTN_UNICAST
+
+
+def inet_addr_type(net: Net, addr: int, dev: NetDevice | None = None) -> int:
+    """What ``addr`` is to this namespace (or to ``dev``), from the local table."""
+    return _addr_type_table(net, addr, RT_TABLE_LOCAL, dev)
+
+
+def inet_addr_is_local(net: Net, addr: int) -> bool:
+    return inet_addr_type(net, addr) == RTN_LOCAL
 
 
 # -- kernel routes for addresses (fib_magic) -----------------------------------------
@@ -114,8 +490,7 @@ def _magic_key(r: FibRoute) -> tuple[int, int, int, int, int, int, int]:
 def fib_add_ifaddr(ifa: InIfAddr) -> None:
     net = ifa.in_dev.dev.net
     for route in _magic_routes(ifa):
-        tb = net.ipv4.get_table(route.table, create=True)
-        assert tb is not None
+        tb = fib_new_table(net, route.table)
         if any(r.same_info(route) for r in tb.aliases(route.dst, route.plen)):
             continue  # fib_magic appends; an identical route is EEXIST, ignored
         tb.insert(route, append=True)
@@ -127,8 +502,9 @@ def fib_del_ifaddr(ifa: InIfAddr) -> None:
     net = dev.net
     wanted = {_magic_key(r) for other in ifa.in_dev.ifa_list for r in _magic_routes(other)}
     for table_id in (RT_TABLE_LOCAL, RT_TABLE_MAIN):
-        tb = net.ipv4.get_table(table_id)
-        assert tb is not None
+        tb = fib_get_table(net, table_id)
+        if tb is None:
+            continue
         for route in tb.routes():
             if route.magic and route.uses_dev(dev) and _magic_key(route) not in wanted:
                 tb.remove(route)
@@ -137,11 +513,14 @@ def fib_del_ifaddr(ifa: InIfAddr) -> None:
 
 
 def fib_sync_down_addr(net: Net, local: int) -> None:
-    """Routes whose preferred source was a now-gone local address go too."""
-    for tb in net.ipv4.all_tables():
-        for route in tb.routes():
-            if route.prefsrc == local:
-                tb.remove(route)
+    """Main-table routes whose preferred source was a now-gone local address
+    go too (fib_sync_down_addr marks only fib_infos of table main)."""
+    tb = fib_get_table(net, RT_TABLE_MAIN)
+    if tb is None:
+        return
+    for route in tb.routes():
+        if route.prefsrc == local:
+            tb.remove(route)
 
 
 def fib_sync_down_dev(dev: NetDevice, force: bool) -> None:
@@ -149,194 +528,22 @@ def fib_sync_down_dev(dev: NetDevice, force: bool) -> None:
 
     On a plain down, next hops of host scope (local addresses) survive, as in
     Linux's fib_sync_down_dev; a route dies when all its next hops are dead.
+    A surviving multipath route keeps the next hop, which counts as dead
+    while the device is down (:meth:`FibNexthop.down`).
     """
     net = dev.net
-    if net.ipv4 is None or net.ipv4.tables is None:
+    if getattr(net, "ipv4", None) is None:  # the namespace is being torn down
         return
-    for tb in net.ipv4.all_tables():
+    for tb in fib_tables(net):
         for route in tb.routes():
             if not route.uses_dev(dev):
                 continue
-            dead = [nh for nh in route.nhs
-                    if nh.dev is dev and (force or nh.scope != RT_SCOPE_NOWHERE)]
-            if len(dead) == len(route.nhs):
+            alive = [nh for nh in route.nhs
+                     if not (nh.dev is dev and (force or nh.scope != RT_SCOPE_NOWHERE))
+                     and not nh.down()]
+            if not alive:
                 tb.remove(route)
-            elif dead:
-                for nh in dead:
-                    nh.flags |= RTNH_F_DEAD
-
-
-def inet_addr_type(net: Net, addr: int, dev: NetDevice | None = None) -> int:
-    """What ``addr`` is to this namespace, from the local table."""
-    tb = net.ipv4.get_table(RT_TABLE_LOCAL)
-    assert tb is not None
-    route = tb.lookup(addr, oif=dev)
-    if route is not None and route.type in (RTN_LOCAL, RTN_BROADCAST):
-        return route.type
-    return RTN_UNICAST
-
-
-def inet_addr_is_local(net: Net, addr: int) -> bool:
-    return inet_addr_type(net, addr) == RTN_LOCAL
-
-
-# -- user routes -------------------------------------------------------------------
-
-
-def _check_nh(net: Net, cfg: RouteConfig, nhc: NexthopConfig) -> FibNexthop:
-    """fib_check_nh: resolve and validate one next hop."""
-    from ..dev.netdevice import IFF_UP
-    from .route import fib_lookup
-
-    dev = nhc.dev
-    if nhc.gw:
-        if nhc.onlink:
-            if cfg.scope >= RT_SCOPE_LINK:
-                raise einval("Nexthop has invalid scope")
-            if dev is None:
-                raise KernelError(errno.ENODEV, "Nexthop device required for onlink")
-            if not dev.flags & IFF_UP:
-                raise KernelError(errno.ENETDOWN, "Nexthop device is not up")
-            if inet_addr_type(net, nhc.gw, dev) != RTN_UNICAST:
-                raise einval("Nexthop has invalid gateway")
-            nh = FibNexthop(nhc.gw, dev, RTNH_F_ONLINK, nhc.weight)
-            return nh
-        scope = max(cfg.scope + 1, RT_SCOPE_LINK)
-        res: FibRoute | None = None
-        if cfg.table and cfg.table != RT_TABLE_MAIN:
-            tb = net.ipv4.get_table(cfg.table)
-            if tb is not None:
-                res = tb.lookup(nhc.gw, scope, oif=dev)
-        if res is None:
-            try:
-                res = fib_lookup(net, nhc.gw, scope=scope, oif=dev)
-            except KernelError:
-                res = None
-        if res is None or res.type not in (RTN_UNICAST, RTN_LOCAL):
-            raise einval("Nexthop has invalid gateway")
-        out_dev = next((nh.dev for nh in res.nhs if dev is None or nh.dev is dev), None)
-        if out_dev is None:
-            raise einval("No egress device for nexthop gateway")
-        if not out_dev.flags & IFF_UP:
-            raise KernelError(errno.ENETDOWN, "Nexthop device is not up")
-        nh = FibNexthop(nhc.gw, out_dev, 0, nhc.weight)
-        nh.scope = res.scope
-        return nh
-    if nhc.onlink:
-        raise einval("Invalid flags for nexthop - PERVASIVE and ONLINK can not be set")
-    if dev is None or dev.ip_ptr is None:
-        raise KernelError(errno.ENODEV)
-    if not dev.flags & IFF_UP:
-        raise KernelError(errno.ENETDOWN, "Device for nexthop is not up")
-    return FibNexthop(0, dev, 0, nhc.weight)
-
-
-def _build_route(net: Net, cfg: RouteConfig) -> FibRoute:
-    """fib_create_info: a validated route, not yet in any table."""
-    if cfg.plen > 32:
-        raise einval("Invalid prefix length")
-    if cfg.dst & ~mask(cfg.plen) & 0xFFFFFFFF:
-        raise einval("Invalid prefix for given prefix length")
-    if cfg.scope > RT_SCOPE_HOST:
-        raise einval("Invalid scope")
-    route = FibRoute(cfg.table, cfg.dst, cfg.plen, cfg.type, tos=cfg.tos, protocol=cfg.protocol,
-                     scope=cfg.scope, priority=cfg.priority, prefsrc=cfg.prefsrc,
-                     metrics=cfg.metrics)
-    if cfg.type in ERROR_TYPES:
-        if cfg.nhs:
-            raise einval("Gateway, device and multipath can not be specified for this route type")
-        return route
-    if not cfg.nhs:
-        raise KernelError(errno.ENODEV)
-    if cfg.scope == RT_SCOPE_HOST:
-        if len(cfg.nhs) != 1:
-            raise einval("Route with host scope can not have multiple nexthops")
-        nhc = cfg.nhs[0]
-        if nhc.gw:
-            raise einval("Route with host scope can not have a gateway")
-        if nhc.dev is None:
-            raise KernelError(errno.ENODEV)
-        nh = FibNexthop(0, nhc.dev, 0, nhc.weight)
-        nh.scope = RT_SCOPE_NOWHERE
-        route.nhs = [nh]
-    else:
-        route.nhs = [_check_nh(net, cfg, nhc) for nhc in cfg.nhs]
-    if cfg.prefsrc and not _valid_prefsrc(net, cfg):
-        raise einval("Invalid prefsrc address")
-    return route
-
-
-def _valid_prefsrc(net: Net, cfg: RouteConfig) -> bool:
-    if cfg.type == RTN_LOCAL and cfg.dst and cfg.prefsrc == cfg.dst:
-        return True
-    return inet_addr_is_local(net, cfg.prefsrc)
-
-
-def route_add(net: Net, cfg: RouteConfig, *, replace: bool = False, append: bool = False,
-              excl: bool = True, create: bool = True) -> None:
-    """``ip route add/replace/append/prepend/change`` (fib_table_insert)."""
-    route = _build_route(net, cfg)
-    tb = net.ipv4.get_table(cfg.table)
-    if tb is None and not create:
-        raise KernelError(errno.ESRCH)
-    aliases = tb.aliases(cfg.dst, cfg.plen) if tb is not None else []
-    match = next((r for r in aliases if r.tos == cfg.tos and r.priority == cfg.priority), None)
-    if match is not None:
-        if replace:
-            assert tb is not None
-            tb.replace(match, route)
-            return
-        if excl:
-            raise KernelError(errno.EEXIST)
-        if any(r.same_info(route) and r.tos == cfg.tos for r in aliases):
-            raise KernelError(errno.EEXIST)
-    elif not create:
-        raise KernelError(errno.ENOENT)
-    tb = net.ipv4.get_table(cfg.table, create=True)
-    assert tb is not None
-    tb.insert(route, append=append)
-
-
-def route_delete(net: Net, cfg: RouteConfig, type_given: bool, scope_given: bool,
-                 proto_given: bool) -> None:
-    """``ip route del`` (fib_table_delete): the first route matching what is given."""
-    tb = net.ipv4.get_table(cfg.table)
-    if tb is None:
-        raise KernelError(errno.ESRCH)
-    if cfg.dst & ~mask(cfg.plen) & 0xFFFFFFFF:
-        raise einval("Invalid prefix for given prefix length")
-    for route in tb.aliases(cfg.dst, cfg.plen):
-        if route.tos != cfg.tos:
-            continue
-        if type_given and route.type != cfg.type:
-            continue
-        if scope_given and route.scope != cfg.scope:
-            continue
-        if cfg.prefsrc and route.prefsrc != cfg.prefsrc:
-            continue
-        if proto_given and route.protocol != cfg.protocol:
-            continue
-        if cfg.priority and route.priority != cfg.priority:
-            continue
-        if not _nh_match(route, cfg):
-            continue
-        tb.remove(route)
-        return
-    raise KernelError(errno.ESRCH)
-
-
-def _nh_match(route: FibRoute, cfg: RouteConfig) -> bool:
-    if not cfg.nhs:
-        return True
-    if len(cfg.nhs) == 1:
-        nhc = cfg.nhs[0]
-        for nh in route.nhs[:1]:
-            if nhc.dev is not None and nh.dev is not nhc.dev:
-                return False
-            if nhc.gw and nh.gw != nhc.gw:
-                return False
-        return bool(route.nhs) or (nhc.dev is None and not nhc.gw)
-    if len(cfg.nhs) != len(route.nhs):
-        return False
-    return all((c.gw == n.gw and (c.dev is None or c.dev is n.dev))
-               for c, n in zip(cfg.nhs, route.nhs, strict=True))
+            elif force:
+                for nh in route.nhs:
+                    if nh.dev is dev:
+                        nh.flags |= RTNH_F_DEAD  # the device is gone for good

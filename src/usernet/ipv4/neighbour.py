@@ -10,6 +10,7 @@ timers) is driven by the data path.
 from __future__ import annotations
 
 import errno
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError
@@ -27,6 +28,7 @@ NUD_PROBE = 0x10
 NUD_FAILED = 0x20
 NUD_NOARP = 0x40
 NUD_PERMANENT = 0x80
+NUD_VALID = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY
 NUD_NAMES = (
     (NUD_INCOMPLETE, "INCOMPLETE"), (NUD_REACHABLE, "REACHABLE"), (NUD_STALE, "STALE"),
     (NUD_DELAY, "DELAY"), (NUD_PROBE, "PROBE"), (NUD_FAILED, "FAILED"), (NUD_NOARP, "NOARP"),
@@ -40,11 +42,35 @@ NTF_PROXY = 0x08
 NTF_EXT_LEARNED = 0x10
 NTF_ROUTER = 0x80
 
+HZ = 250  # the oracle kernel's tick rate: neighbour times are kept in jiffies
+USER_HZ = 100
+SKB_TRUESIZE_ETH = 2090  # SKB_TRUESIZE(ETH_FRAME_LEN): unres_qlen <-> unres_qlen_bytes
+
+# Linux's neigh_parms defaults for arp_tbl (net/ipv4/arp.c); times in jiffies.
+NEIGH_PARMS_DEFAULTS: dict[str, int] = {
+    "mcast_probes": 3,
+    "ucast_probes": 3,
+    "mcast_reprobes": 0,
+    "app_probes": 0,
+    "retrans_time": 1 * HZ,
+    "base_reachable_time": 30 * HZ,
+    "delay_probe_time": 5 * HZ,
+    "gc_staletime": 60 * HZ,
+    "interval_probe_time_ms": 5 * HZ,
+    "queue_len_bytes": 212992,
+    "proxy_qlen": 64,
+    "anycast_delay": 1 * HZ,
+    "proxy_delay": (8 * HZ) // 10,
+    "locktime": 1 * HZ,
+}
+
 
 class Neighbour:
+    """One entry; ``dev`` is None only for a proxy entry valid on every device."""
+
     __slots__ = ("addr", "dev", "flags", "lladdr", "nud_state")
 
-    def __init__(self, dev: NetDevice, addr: int, lladdr: bytes | None, nud_state: int,
+    def __init__(self, dev: NetDevice | None, addr: int, lladdr: bytes | None, nud_state: int,
                  flags: int = 0) -> None:
         self.dev = dev
         self.addr = addr
@@ -56,34 +82,64 @@ class Neighbour:
 class NeighTable:
     """``arp_tbl``: entries keyed (device, address); proxies keyed (net, address, device)."""
 
-    __slots__ = ("entries", "proxies")
+    __slots__ = ("default_parms", "entries", "parms", "proxies")
 
     def __init__(self) -> None:
         self.entries: dict[tuple[NetDevice, int], Neighbour] = {}
         self.proxies: dict[tuple[Net, int, NetDevice | None], Neighbour] = {}
+        # tbl->parms: the global defaults (net.ipv4.neigh.default, init_net only)
+        self.default_parms: dict[str, int] = dict(NEIGH_PARMS_DEFAULTS)
+        # Per-device values that differ from default_parms (net.ipv4.neigh.DEV);
+        # a device without an entry reads the defaults.  Dropped on unregister.
+        self.parms: dict[NetDevice, dict[str, int]] = {}
+
+    # -- parameters (neigh_parms) ---------------------------------------------
+
+    def parm(self, dev: NetDevice | None, name: str) -> int:
+        """NEIGH_VAR(parms, name) of ``dev`` (None: the defaults); times in jiffies."""
+        if dev is not None:
+            own = self.parms.get(dev)
+            if own is not None and name in own:
+                return own[name]
+        return self.default_parms[name]
+
+    def set_parm(self, dev: NetDevice, name: str, value: int) -> None:
+        self.parms.setdefault(dev, {})[name] = value
+
+    def set_default_parm(self, name: str, value: int, others: Iterable[NetDevice]) -> None:
+        """Write tbl->parms.  neigh_copy_dflt_parms reaches only init_net's
+        devices; ``others`` (devices elsewhere) keep the copy they took at
+        creation, so their old value is pinned first."""
+        old = self.default_parms[name]
+        for dev in others:
+            self.parms.setdefault(dev, {}).setdefault(name, old)
+        self.default_parms[name] = value
+
+    def forget_parms(self, dev: NetDevice) -> None:
+        self.parms.pop(dev, None)
 
     def lookup(self, dev: NetDevice, addr: int) -> Neighbour | None:
         return self.entries.get((dev, addr))
 
     def update(self, dev: NetDevice, addr: int, lladdr: bytes | None, state: int, *,
                create: bool, replace: bool, excl: bool, flags: int = 0) -> None:
-        """RTM_NEWNEIGH (neigh_add)."""
+        """RTM_NEWNEIGH (neigh_add + __neigh_update), refusing before any change."""
         key = (dev, addr)
         old = self.entries.get(key)
-        if old is not None:
-            if excl:
-                raise KernelError(errno.EEXIST)
-            if not replace and (old.nud_state & (NUD_PERMANENT | NUD_NOARP)) and old.lladdr \
-                    and lladdr and lladdr != old.lladdr:
-                # neigh_update refuses to override a static entry without NLM_F_REPLACE
-                raise KernelError(errno.EPERM)
-            old.lladdr = lladdr if lladdr is not None else old.lladdr
-            old.nud_state = state
-            old.flags = flags
-            return
-        if not create:
+        if old is None and not create:
             raise KernelError(errno.ENOENT)
-        self.entries[key] = Neighbour(dev, addr, lladdr, state, flags)
+        if old is not None and excl:
+            raise KernelError(errno.EEXIST)
+        if state & NUD_VALID and lladdr is None and dev.dev_addr and \
+                (old is None or not old.nud_state & NUD_VALID or old.lladdr is None):
+            raise KernelError(errno.EINVAL, "No link layer address given")
+        if old is None:
+            self.entries[key] = Neighbour(dev, addr, lladdr, state, flags)
+            return
+        if lladdr is not None:
+            old.lladdr = lladdr
+        old.nud_state = state
+        old.flags = flags
 
     def delete(self, dev: NetDevice, addr: int) -> None:
         if self.entries.pop((dev, addr), None) is None:
@@ -92,20 +148,20 @@ class NeighTable:
     def ifdown(self, dev: NetDevice, skip_perm: bool = False) -> None:
         """neigh_ifdown: forget a device's entries (permanent too unless skipped)."""
         doomed = [k for k, n in self.entries.items()
-                  if n.dev is dev and not (skip_perm and n.nud_state & NUD_PERMANENT)]
+                  if k[0] is dev and not (skip_perm and n.nud_state & NUD_PERMANENT)]
         for k in doomed:
             del self.entries[k]
-        for k in [k for k in self.proxies if k[2] is dev]:
-            del self.proxies[k]
+        for pk in [pk for pk in self.proxies if pk[2] is dev]:
+            del self.proxies[pk]
 
     def dump(self, net: Net) -> list[Neighbour]:
         """Entries of one namespace: the shared table filtered by the tag."""
-        return [n for n in self.entries.values() if n.dev.net is net]
+        return [n for (dev, _), n in self.entries.items() if dev.net is net]
 
     def add_proxy(self, net: Net, addr: int, dev: NetDevice | None) -> None:
+        """pneigh_lookup(create): adding an existing proxy entry is no error."""
         key = (net, addr, dev)
         if key not in self.proxies:
-            assert dev is not None
             self.proxies[key] = Neighbour(dev, addr, None, NUD_NONE, NTF_PROXY)
 
     def del_proxy(self, net: Net, addr: int, dev: NetDevice | None) -> None:
@@ -114,3 +170,13 @@ class NeighTable:
 
     def dump_proxies(self, net: Net) -> list[Neighbour]:
         return [n for (pnet, _, _), n in self.proxies.items() if pnet is net]
+
+
+def neigh_parm(dev: NetDevice, name: str) -> int:
+    """A neighbour parameter of ``dev`` (times in jiffies, see :data:`HZ`)."""
+    return dev.net.kernel.neigh_tbl.parm(dev, name)
+
+
+def neigh_parm_ms(dev: NetDevice, name: str) -> int:
+    """A time parameter of ``dev`` in milliseconds (retrans_time, proxy_delay, ...)."""
+    return neigh_parm(dev, name) * 1000 // HZ

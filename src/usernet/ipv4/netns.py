@@ -1,9 +1,9 @@
 """Per-namespace IPv4 state (Linux's ``struct netns_ipv4``) and its pernet ops.
 
 FIB tables are created on first use (main and local always "exist").  The
-``all``/``default`` device conf of a new namespace is copied from
-``init_net`` (``devconf_inherit_init_net=0``): here it is *shared* and copied
-only when written, so an empty namespace costs nothing for it.
+``all``/``default`` device conf of a new namespace is copied from ``init_net``
+(``devconf_inherit_init_net=0``): here it is *shared* and copied only when
+written, so an empty namespace costs nothing for it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .fib_rules import FibRule
 if TYPE_CHECKING:
     from ..net import Net
 
-# net.ipv4.conf.* defaults (compiled-in, as in a fresh kernel)
+# net.ipv4.conf.all.* compiled-in defaults (ipv4_devconf)
 DEVCONF_DEFAULTS: dict[str, int] = {
     "accept_local": 0,
     "accept_redirects": 1,
@@ -53,17 +53,43 @@ DEVCONF_DEFAULTS: dict[str, int] = {
     "src_valid_mark": 0,
     "tag": 0,
 }
+# net.ipv4.conf.default.* (ipv4_devconf_dflt): source routing is on by default.
+DEVCONF_DFLT_DEFAULTS: dict[str, int] = {**DEVCONF_DEFAULTS, "accept_source_route": 1}
+
+# How a conf entry is handled when written (net/ipv4/devinet.c, devinet_vars):
+#  "prop"  devinet_conf_proc: marks the value explicit; a default write reaches
+#          every device whose value is not explicit;
+#  "flush" ipv4_doint_and_flush: nothing is marked or propagated;
+#  "fwd"   devinet_sysctl_forward: conf.all pushes to every device;
+#  "ro"    read-only (mc_forwarding).
+_FLUSHING = ("disable_xfrm", "disable_policy", "promote_secondaries", "route_localnet",
+             "drop_unicast_in_l2_multicast")
+DEVCONF_KIND: dict[str, str] = {
+    key: ("fwd" if key == "forwarding" else "ro" if key == "mc_forwarding"
+          else "flush" if key in _FLUSHING else "prop")
+    for key in DEVCONF_DEFAULTS
+}
+_NO_STATE: frozenset[str] = frozenset()
 
 
 class NetnsIPv4:
-    __slots__ = ("devconf_all", "devconf_dflt", "rules", "table_seq", "tables")
+    __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "rules",
+                 "table_seq", "tables")
 
-    def __init__(self, devconf_all: dict[str, int], devconf_dflt: dict[str, int]) -> None:
+    def __init__(self, devconf_all: dict[str, int], devconf_dflt: dict[str, int],
+                 dflt_state: frozenset[str] = _NO_STATE) -> None:
         self.tables: dict[int, FibTable] | None = None
         self.table_seq = 0
         self.rules: list[FibRule] | None = None  # None: the three default rules
+        # fib_has_custom_rules: set once a rule is added or deleted; until then
+        # Linux answers lookups from the merged local+main table.
+        self.custom_rules = False
+        # Both dicts may be shared with other namespaces: replace, never mutate.
         self.devconf_all = devconf_all
         self.devconf_dflt = devconf_dflt
+        # conf.default keys written explicitly (Linux's cnf.state bits); a new
+        # device copies them as explicit values of its own.
+        self.dflt_state = dflt_state
 
     def get_table(self, table_id: int, create: bool = False) -> FibTable | None:
         tables = self.tables
@@ -94,7 +120,12 @@ class NetnsIPv4:
     def conf_all(self, key: str) -> int:
         return self.devconf_all[key]
 
+    def conf_dflt(self, key: str) -> int:
+        return self.devconf_dflt[key]
+
     def set_conf(self, which: str, key: str, value: int) -> None:
+        """Store one conf.all / conf.default value (copy-on-write).  This is
+        only the storage; :mod:`usernet.sysctl` implements what a write does."""
         conf = dict(self.devconf_all if which == "all" else self.devconf_dflt)
         conf[key] = value
         if which == "all":
@@ -103,12 +134,28 @@ class NetnsIPv4:
             self.devconf_dflt = conf
 
 
+def _inherit_from(net: Net) -> NetnsIPv4 | None:
+    """Whose conf.all/default a new namespace copies (devconf_inherit_init_net:
+    0 and 1 init_net, 2 compiled defaults, 3 the creating task's namespace)."""
+    from ..sysctl import devconf_inherit_mode
+
+    kernel = net.kernel
+    mode = devconf_inherit_mode(kernel)
+    if mode == 2:
+        return None
+    if mode == 3:
+        from ..task import current_task
+
+        return current_task(kernel).net.ipv4
+    return kernel.init_net.ipv4
+
+
 def ipv4_net_init(net: Net) -> None:
-    init = net.kernel.init_net
-    if net is init or init.ipv4 is None:
-        net.ipv4 = NetnsIPv4(DEVCONF_DEFAULTS, DEVCONF_DEFAULTS)
+    src = None if net.is_init_net else _inherit_from(net)
+    if src is None:
+        net.ipv4 = NetnsIPv4(DEVCONF_DEFAULTS, DEVCONF_DFLT_DEFAULTS)
     else:
-        net.ipv4 = NetnsIPv4(init.ipv4.devconf_all, init.ipv4.devconf_dflt)
+        net.ipv4 = NetnsIPv4(src.devconf_all, src.devconf_dflt, src.dflt_state)
 
 
 def ipv4_net_exit(net: Net) -> None:

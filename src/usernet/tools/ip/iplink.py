@@ -154,7 +154,10 @@ def _uint(text: str, msg: str) -> int:
 def _int(text: str, msg: str) -> int:
     """get_integer: a signed value (iproute2 passes -1 on to the kernel)."""
     try:
-        return -get_unsigned(text[1:]) if text.startswith("-") else get_unsigned(text)
+        value = -get_unsigned(text[1:]) if text.startswith("-") else get_unsigned(text)
+        if not -(1 << 31) <= value < 1 << 31:  # outside the range of an int
+            raise ValueError(text)
+        return value
     except ValueError:
         invarg(msg, text)
         raise AssertionError from None
@@ -319,7 +322,7 @@ def link_show(proc: Proc, opts: IpOpts, argv: list[str]) -> int:
 
 def _json_entry(proc: Proc, dev: Any, opts: IpOpts, flt: LinkFilter) -> dict[str, Any]:
     if flt.kind is not None and not flt.accepts(dev):
-        return {}  # iproute2 prints an empty object for a link its type filter skips
+        return {}  # only reached for slave-kind filters
     if opts.brief:
         full = link_json(dev, proc.net)
         return {k: full[k] for k in ("ifname", "link", "operstate", "address", "flags")
@@ -334,8 +337,9 @@ def select_devices(proc: Proc, flt: LinkFilter) -> list[Any]:
             raise ToolExit(1, f'Device "{flt.dev}" does not exist.')
         return [dev] if flt.accepts(dev) else []
     devs = list(proc.net.devices())
-    if flt.kind is not None:
-        # JSON keeps a placeholder per skipped link; text drops it.
+    if flt.kind is not None and flt.kind.endswith("_slave"):
+        # iproute2 quirk: with a slave-kind filter, JSON keeps an empty object
+        # for every skipped link; text drops it.
         return devs
     return [d for d in devs if flt.accepts(d)]
 
