@@ -345,13 +345,9 @@ def has_custom_rules(net: Net) -> bool:
     """fib_has_custom_rules: set once a rule was ever added or deleted.
 
     Until then Linux keeps local and main merged and looks up main (then
-    default) without walking rules; the rule list materialises exactly then.
+    default) without walking rules.
     """
-    ipv4 = net.ipv4
-    flag = getattr(ipv4, "custom_rules", None)
-    if flag is not None:
-        return bool(flag)
-    return ipv4.rules is not None
+    return bool(net.ipv4.custom_rules)
 
 
 # -- lookup ------------------------------------------------------------------------

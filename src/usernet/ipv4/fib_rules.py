@@ -125,8 +125,7 @@ def _materialise(net: Net) -> list[FibRule]:
     ipv4 = net.ipv4
     if ipv4.rules is None:
         ipv4.rules = FibRule.defaults()
-    if hasattr(type(ipv4), "custom_rules"):
-        setattr(ipv4, "custom_rules", True)  # noqa: B010 - slot not yet in every build
+    ipv4.custom_rules = True
     return ipv4.rules
 
 

@@ -1,6 +1,6 @@
 """Per-namespace IPv4 state (Linux's ``struct netns_ipv4``) and its pernet ops.
 
-FIB tables are created on first use (main and local always "exist").  The
+FIB tables are created on first use (:func:`usernet.ipv4.fib.fib_new_table`).  The
 ``all``/``default`` device conf of a new namespace is copied from ``init_net``
 (``devconf_inherit_init_net=0``): here it is *shared* and copied only when
 written, so an empty namespace costs nothing for it.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..pernet import PernetOperations
-from .fib import RT_TABLE_LOCAL, RT_TABLE_MAIN, FibTable
+from .fib import FibTable
 from .fib_rules import FibRule
 
 if TYPE_CHECKING:
@@ -73,13 +73,11 @@ _NO_STATE: frozenset[str] = frozenset()
 
 
 class NetnsIPv4:
-    __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "rules",
-                 "table_seq", "tables")
+    __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "rules", "tables")
 
     def __init__(self, devconf_all: dict[str, int], devconf_dflt: dict[str, int],
                  dflt_state: frozenset[str] = _NO_STATE) -> None:
-        self.tables: dict[int, FibTable] | None = None
-        self.table_seq = 0
+        self.tables: dict[int, FibTable] | None = None  # see fib_get_table / fib_new_table
         self.rules: list[FibRule] | None = None  # None: the three default rules
         # fib_has_custom_rules: set once a rule is added or deleted; until then
         # Linux answers lookups from the merged local+main table.
@@ -90,38 +88,6 @@ class NetnsIPv4:
         # conf.default keys written explicitly (Linux's cnf.state bits); a new
         # device copies them as explicit values of its own.
         self.dflt_state = dflt_state
-
-    def get_table(self, table_id: int, create: bool = False) -> FibTable | None:
-        tables = self.tables
-        if tables is None:
-            if not (create or table_id in (RT_TABLE_MAIN, RT_TABLE_LOCAL)):
-                return None
-            tables = self.tables = {}
-        tb = tables.get(table_id)
-        if tb is None and (create or table_id in (RT_TABLE_MAIN, RT_TABLE_LOCAL)):
-            tb = tables[table_id] = FibTable(table_id)
-        return tb
-
-    def all_tables(self) -> list[FibTable]:
-        """Tables in the order a dump walks them: by hash bucket (id & 255),
-        newest first within a bucket, as Linux's fib_table_hash."""
-        main = self.get_table(RT_TABLE_MAIN)
-        local = self.get_table(RT_TABLE_LOCAL)
-        assert main is not None and local is not None and self.tables is not None
-        order = list(self.tables.values())
-        seq = {id(tb): i for i, tb in enumerate(order)}
-        return sorted(order, key=lambda tb: (tb.id & 255, -seq[id(tb)]))
-
-    def get_rules(self) -> list[FibRule]:
-        if self.rules is None:
-            self.rules = FibRule.defaults()
-        return self.rules
-
-    def conf_all(self, key: str) -> int:
-        return self.devconf_all[key]
-
-    def conf_dflt(self, key: str) -> int:
-        return self.devconf_dflt[key]
 
     def set_conf(self, which: str, key: str, value: int) -> None:
         """Store one conf.all / conf.default value (copy-on-write).  This is

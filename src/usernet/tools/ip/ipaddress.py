@@ -152,7 +152,6 @@ def addr_modify(proc: Proc, argv: list[str], cmd: str) -> int:
     dev = proc.net.dev_get_by_name(req.dev)
     if dev is None:
         nodev(req.dev)
-    assert dev is not None
     if req.local is None:
         raise ToolExit(2, "RTNETLINK answers: Operation not supported")
     if cmd == "del":

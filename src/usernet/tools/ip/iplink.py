@@ -20,6 +20,7 @@ from .utils import (
     lookup_dev,
     mac_str,
     matches,
+    next_value,
     nodev,
     parse_mac,
     resolve_netns,
@@ -112,10 +113,7 @@ def parse_link_args(proc: Proc, args: Args, attrs: LinkAttrs, *, creating: bool)
             if value not in ("on", "off"):
                 invarg(f'Invalid "{word}" value\n', value)
         elif matches(word, "master"):
-            value = args.next_arg()
-            master = proc.net.dev_get_by_name(value)
-            if master is None:
-                invarg("Device does not exist\n", value)
+            master = next_value(args, "Device does not exist\n", proc.net.dev_get_by_name)
             attrs.master = master
         elif matches(word, "nomaster"):
             attrs.nomaster = True
@@ -148,7 +146,6 @@ def _uint(text: str, msg: str) -> int:
         return get_unsigned(text)
     except ValueError:
         invarg(msg, text)
-        raise AssertionError from None
 
 
 def _int(text: str, msg: str) -> int:
@@ -160,7 +157,6 @@ def _int(text: str, msg: str) -> int:
         return value
     except ValueError:
         invarg(msg, text)
-        raise AssertionError from None
 
 
 def _netns(proc: Proc, name: str) -> Any:
@@ -227,7 +223,6 @@ def link_set(proc: Proc, argv: list[str]) -> int:
     dev = proc.net.dev_get_by_name(dev_name)
     if dev is None:
         nodev(dev_name)
-    assert dev is not None
     try:
         setlink(dev, attrs)
     except KernelError as exc:
@@ -283,10 +278,7 @@ def parse_show_filter(proc: Proc, argv: list[str]) -> LinkFilter:
         elif word == "type":
             flt.kind = args.next_arg()
         elif word == "master":
-            value = args.next_arg()
-            master = proc.net.dev_get_by_name(value)
-            if master is None:
-                invarg("Device does not exist\n", value)
+            master = next_value(args, "Device does not exist\n", proc.net.dev_get_by_name)
             flt.master = master
         elif word in ("group", "vrf"):
             args.next_arg()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...errors import KernelError
+from ...ipv4.fib import RT_TABLE_LOCAL, fib_get_table
 from ...ipv4.inet import is_lbcast, is_multicast, is_zeronet, mask, ntoa
 from ...ipv4.neighbour import (
     NTF_PROXY,
@@ -52,7 +53,6 @@ NUD_STATES = {
     "probe": NUD_PROBE, "failed": NUD_FAILED,
 }
 NUD_NONE_FILTER = 0x100  # iproute2's stand-in bit for "nud none"
-RT_TABLE_LOCAL = 255
 
 
 def nud_state_a2n(word: str) -> int:
@@ -158,8 +158,7 @@ def implicit_lladdr(dev: NetDevice, addr: int) -> bytes | None:
         return dev.broadcast
     if is_multicast(addr):
         return bytes([0x01, 0x00, 0x5E, (addr >> 16) & 0x7F, (addr >> 8) & 0xFF, addr & 0xFF])
-    tables = dev.net.ipv4.tables
-    if tables is None or RT_TABLE_LOCAL not in tables:
+    if fib_get_table(dev.net, RT_TABLE_LOCAL) is None:
         return dev.broadcast
     return None
 

@@ -62,6 +62,7 @@ from .utils import (
     invarg,
     lookup_dev,
     matches,
+    next_value,
     require_addr,
     require_prefix,
     rtnl_error,
@@ -376,27 +377,18 @@ def _modify_word(proc: Proc, req: _Req, word: str, args: Args) -> None:
         if pfx.bitlen:
             raise ToolExit(2, "RTNETLINK answers: Operation not supported")
     elif word == "tos" or matches(word, "dsfield"):
-        value = args.next_arg()
-        tos = dsfield_a2n(value)
-        if tos is None:
-            invarg('"tos" value is invalid\n', value)
-        cfg.tos = tos or 0
+        tos = next_value(args, '"tos" value is invalid\n', dsfield_a2n)
+        cfg.tos = tos
     elif word == "expires":
         value = args.next_arg()
         if c_get_unsigned(value) is None:
             invarg('"expires" value is invalid\n', value)
     elif matches(word, "metric") or matches(word, "priority") or word == "preference":
-        value = args.next_arg()
-        metric = c_get_unsigned(value)
-        if metric is None:
-            invarg('"metric" value is invalid\n', value)
-        cfg.priority = metric or 0
+        metric = next_value(args, '"metric" value is invalid\n', c_get_unsigned)
+        cfg.priority = metric
     elif word == "scope":
-        value = args.next_arg()
-        scope = scope_a2n(value)
-        if scope is None:
-            invarg('invalid "scope" value\n', value)
-        cfg.scope = scope or 0
+        scope = next_value(args, 'invalid "scope" value\n', scope_a2n)
+        cfg.scope = scope
         req.scope_ok = True
     elif not _metric_word(req, word, args):
         _modify_word2(proc, req, word, args)
@@ -416,16 +408,10 @@ def _modify_word2(proc: Proc, req: _Req, word: str, args: Args) -> None:
             invarg('"id" value is invalid\n', value)
         raise ToolExit(2, "Error: Nexthop id does not exist.")
     elif matches(word, "protocol"):
-        value = args.next_arg()
-        proto = proto_a2n(value)
-        if proto is None:
-            invarg('"protocol" value is invalid\n', value)
-        cfg.protocol = proto or 0
+        proto = next_value(args, '"protocol" value is invalid\n', proto_a2n)
+        cfg.protocol = proto
     elif matches(word, "table"):
-        value = args.next_arg()
-        tid = table_a2n(value)
-        if tid is None:
-            invarg('"table" value is invalid\n', value)
+        tid = next_value(args, '"table" value is invalid\n', table_a2n)
         cfg.table = tid or RT_TABLE_MAIN  # the kernel reads table 0 as main
         req.table_ok = True
     elif matches(word, "vrf"):
@@ -519,14 +505,13 @@ def _metric_value(rtax: int, name: str, value: str) -> int:
         parsed = _time_rtt(value)
         if parsed is None:
             invarg(f'"{name}" value is invalid\n', value)
-        assert parsed is not None
         ms, raw = parsed
         factor = {RTAX_RTT: 8, RTAX_RTTVAR: 4}.get(rtax, 1)
         return ms if raw else ms * factor
     num = c_get_unsigned(value)
     if num is None or (rtax == RTAX_HOPLIMIT and num > 255):
         invarg(f'"{name}" value is invalid\n', value)
-    return num or 0
+    return num
 
 
 def _bool_metric(req: _Req, value: str, rtax: int, name: str) -> None:
@@ -535,7 +520,7 @@ def _bool_metric(req: _Req, value: str, rtax: int, name: str) -> None:
         invarg(f'"{name}" value is invalid\n', value)
     if num not in (0, 1):
         invarg(f'"{name}" value should be 0 or 1\n', value)
-    req.mx[rtax] = num or 0
+    req.mx[rtax] = num
 
 
 def _time_rtt(text: str) -> tuple[int, bool] | None:
@@ -669,10 +654,7 @@ def _filter_word(proc: Proc, opts: IpOpts, filt: _Filter, word: str, args: Args)
     elif matches(word, "cached") or matches(word, "cloned"):
         filt.cloned = True
     elif word == "tos" or matches(word, "dsfield"):
-        value = args.next_arg()
-        tos = dsfield_a2n(value)
-        if tos is None:
-            invarg("TOS value is invalid\n", value)
+        tos = next_value(args, "TOS value is invalid\n", dsfield_a2n)
         filt.tos, filt.tosmask = tos or 0, -1
     elif matches(word, "protocol"):
         value = args.next_arg()
@@ -687,11 +669,8 @@ def _filter_word(proc: Proc, opts: IpOpts, filt: _Filter, word: str, args: Args)
             invarg('invalid "scope"\n', value)
         filt.scope, filt.scopemask = (scope, -1) if scope is not None else (RT_SCOPE_NOWHERE, 0)
     elif matches(word, "type"):
-        value = args.next_arg()
-        rtype = rtntype_a2n(value)
-        if rtype is None:
-            invarg("node type value is invalid\n", value)
-        filt.typemask = 1 << (rtype or 0)
+        rtype = next_value(args, "node type value is invalid\n", rtntype_a2n)
+        filt.typemask = 1 << (rtype)
     else:
         return _filter_word2(proc, opts, filt, word, args)
     return True
@@ -705,16 +684,10 @@ def _filter_word2(proc: Proc, opts: IpOpts, filt: _Filter, word: str, args: Args
         lookup_dev_deferred(proc, args.next_arg())
         filt.iifmask = -1
     elif word == "mark":
-        value = args.next_arg()
-        mark = c_get_unsigned(value)
-        if mark is None:
-            invarg("invalid mark value", value)
+        mark = next_value(args, "invalid mark value", c_get_unsigned)
         filt.mark, filt.markmask = mark or 0, -1
     elif matches(word, "metric") or matches(word, "priority") or word == "preference":
-        value = args.next_arg()
-        metric = c_get_unsigned(value)
-        if metric is None:
-            invarg('"metric" value is invalid\n', value)
+        metric = next_value(args, '"metric" value is invalid\n', c_get_unsigned)
         filt.metric, filt.metricmask = metric or 0, -1
     elif word == "via":
         value = args.next_arg()
@@ -1076,11 +1049,8 @@ def _get(proc: Proc, opts: IpOpts, args: Args) -> int:
 def _get_word(proc: Proc, req: _GetReq, word: str, args: Args) -> None:
     """One keyword of iproute_get()."""
     if word == "tos" or matches(word, "dsfield"):
-        value = args.next_arg()
-        tos = dsfield_a2n(value)
-        if tos is None:
-            invarg("TOS value is invalid\n", value)
-        req.tos = tos or 0
+        tos = next_value(args, "TOS value is invalid\n", dsfield_a2n)
+        req.tos = tos
     elif matches(word, "from"):
         value = args.next_arg()
         if matches(value, "help"):
@@ -1090,11 +1060,8 @@ def _get_word(proc: Proc, req: _GetReq, word: str, args: Args) -> None:
     elif matches(word, "iif"):
         req.iif = args.next_arg()
     elif matches(word, "mark"):
-        value = args.next_arg()
-        mark = c_get_unsigned(value)
-        if mark is None:
-            invarg("invalid mark value", value)
-        req.mark = mark or 0
+        mark = next_value(args, "invalid mark value", c_get_unsigned)
+        req.mark = mark
     elif matches(word, "oif") or word == "dev":
         req.oif = args.next_arg()
     elif matches(word, "notify") or matches(word, "connected"):

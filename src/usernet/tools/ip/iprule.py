@@ -23,7 +23,16 @@ from .iproute import (
     table_a2n,
     table_n2a,
 )
-from .utils import Args, IpOpts, c_get_unsigned, invarg, matches, require_prefix, rtnl_error
+from .utils import (
+    Args,
+    IpOpts,
+    c_get_unsigned,
+    invarg,
+    matches,
+    next_value,
+    require_prefix,
+    rtnl_error,
+)
 
 USAGE = """Usage: ip rule { add | del } SELECTOR ACTION
        ip rule { flush | save | restore }
@@ -114,31 +123,19 @@ def _modify_word(req: _RuleReq, word: str, args: Args) -> None:
         else:
             rule.dst, rule.dst_len = pfx.addr, pfx.bitlen
     elif matches(word, "preference") or matches(word, "order") or matches(word, "priority"):
-        value = args.next_arg()
-        pref = c_get_unsigned(value)
-        if pref is None:
-            invarg("preference value is invalid\n", value)
+        pref = next_value(args, "preference value is invalid\n", c_get_unsigned)
         rule.pref, req.pref_given = pref or 0, True
     elif word == "tos" or matches(word, "dsfield"):
-        value = args.next_arg()
-        tos = dsfield_a2n(value)
-        if tos is None:
-            invarg("TOS value is invalid\n", value)
-        rule.tos = tos or 0
+        tos = next_value(args, "TOS value is invalid\n", dsfield_a2n)
+        rule.tos = tos
     elif word == "fwmark":
         _fwmark(rule, args.next_arg())
     elif matches(word, "realms"):
-        value = args.next_arg()
-        realm = _realms(value)
-        if realm is None:
-            invarg("invalid realms\n", value)
-        rule.flow = realm or 0
+        realm = next_value(args, "invalid realms\n", _realms)
+        rule.flow = realm
     elif matches(word, "protocol"):
-        value = args.next_arg()
-        proto = proto_a2n(value)
-        if proto is None:
-            invarg('"protocol" value is invalid\n', value)
-        rule.protocol = proto or 0
+        proto = next_value(args, '"protocol" value is invalid\n', proto_a2n)
+        rule.protocol = proto
     else:
         _modify_word2(req, word, args)
 
@@ -150,23 +147,17 @@ def _modify_word2(req: _RuleReq, word: str, args: Args) -> None:
         if c_get_unsigned(value, 0, 64) is None:
             invarg('"tun_id" value is invalid\n', value)
     elif matches(word, "table") or word == "lookup":
-        value = args.next_arg()
-        tid = table_a2n(value)
-        if tid is None:
-            invarg("invalid table ID\n", value)
+        tid = next_value(args, "invalid table ID\n", table_a2n)
         rule.table, req.table_ok = tid or 0, True
     elif matches(word, "suppress_prefixlength") or word == "sup_pl":
-        value = args.next_arg()
-        pl = c_get_unsigned(value, 0, 31)
-        if pl is None:
-            invarg("suppress_prefixlength value is invalid\n", value)
-        rule.suppress_prefixlen = pl or 0
+        pl = next_value(args, "suppress_prefixlength value is invalid\n", c_get_unsigned, 0, 31)
+        rule.suppress_prefixlen = pl
     elif matches(word, "suppress_ifgroup") or word == "sup_group":
         value = args.next_arg()
         group = 0 if value == "default" else c_get_unsigned(value, 0, 31)
         if group is None:
             invarg('Invalid "suppress_ifgroup" value\n', value)
-        rule.suppress_ifgroup = group or 0
+        rule.suppress_ifgroup = group
     elif word in ("dev", "iif", "oif"):
         value = args.next_arg()
         if not _valid_ifname(value):
@@ -185,11 +176,8 @@ def _modify_word3(req: _RuleReq, word: str, args: Args) -> None:
     if word == "l3mdev":
         raise ToolExit(2, "RTNETLINK answers: Invalid argument")
     if word == "uidrange":
-        value = args.next_arg()
-        rng = _range(value, 32, single=False)
-        if rng is None:
-            invarg("invalid UID range\n", value)
-        rule.uid_range = rng or (0, 0)
+        rng = next_value(args, "invalid UID range\n", _range, 32, single=False)
+        rule.uid_range = rng
     elif word == "nat" or matches(word, "map-to"):
         args.next_arg()
         raise ToolExit(2, "Warning: route NAT is deprecated\nRTNETLINK answers: Invalid argument")
@@ -198,16 +186,14 @@ def _modify_word3(req: _RuleReq, word: str, args: Args) -> None:
         proto = IPPROTOS.get(value, c_get_unsigned(value, 0, 8))
         if proto is None:
             invarg('Invalid "ipproto" value\n', value)
-        rule.ipproto = proto or 0
+        rule.ipproto = proto
     elif word in ("sport", "dport"):
-        value = args.next_arg()
-        rng = _range(value, 16, single=True)
-        if rng is None:
-            invarg("invalid port range\n" if word == "sport" else "invalid dport range\n", value)
+        msg = "invalid port range\n" if word == "sport" else "invalid dport range\n"
+        rng = next_value(args, msg, _range, 16, single=True)
         if word == "sport":
-            rule.sport = rng or (0, 0)
+            rule.sport = rng
         else:
-            rule.dport = rng or (0, 0)
+            rule.dport = rng
     else:
         _action_word(req, word, args)
 
@@ -220,18 +206,15 @@ def _action_word(req: _RuleReq, word: str, args: Args) -> None:
     if matches(word, "help"):
         raise ToolExit(255, USAGE)
     if matches(word, "goto"):
-        value = args.next_arg()
-        target = c_get_unsigned(value)
-        if target is None:
-            invarg("invalid target\n", value)
-        rule.action, rule.target = fr.FR_ACT_GOTO, target or 0
+        target = next_value(args, "invalid target\n", c_get_unsigned)
+        rule.action, rule.target = fr.FR_ACT_GOTO, target
     elif matches(word, "nop"):
         rule.action = fr.FR_ACT_NOP
     else:
         action = rtntype_a2n(word)
         if action is None:
             invarg("Failed to parse rule type", word)
-        rule.action = action or 0
+        rule.action = action
     req.table_ok = True
 
 
@@ -240,12 +223,12 @@ def _fwmark(rule: fr.FibRule, value: str) -> None:
     mark = c_get_unsigned(mark_s)
     if mark is None:
         invarg("fwmark value is invalid\n", mark_s)
-    rule.fwmark = mark or 0
+    rule.fwmark = mark
     if slash:
         msk = c_get_unsigned(mask_s)
         if msk is None:
             invarg("fwmask value is invalid\n", mask_s)
-        rule.fwmask = msk or 0
+        rule.fwmask = msk
 
 
 def _range(text: str, bits: int, single: bool) -> tuple[int, int] | None:
@@ -305,17 +288,11 @@ def _list(proc: Proc, opts: IpOpts, args: Args, flush: bool) -> int:
 def _filter_word(opts: IpOpts, filt: _RuleFilter, word: str, args: Args) -> None:
     """One selector of iprule_list_flush_or_save()."""
     if matches(word, "preference") or matches(word, "order") or matches(word, "priority"):
-        value = args.next_arg()
-        filt.pref = c_get_unsigned(value)
-        if filt.pref is None:
-            invarg("preference value is invalid\n", value)
+        filt.pref = next_value(args, "preference value is invalid\n", c_get_unsigned)
     elif word == "not":
         filt.invert = True
     elif word in ("tos", "dsfield"):
-        value = args.next_arg()
-        filt.tos = dsfield_a2n(value)
-        if filt.tos is None:
-            invarg("TOS value is invalid\n", value)
+        filt.tos = next_value(args, "TOS value is invalid\n", dsfield_a2n)
     elif word == "fwmark":
         rule = fr.FibRule()
         _fwmark(rule, args.next_arg())
@@ -330,11 +307,8 @@ def _filter_word(opts: IpOpts, filt: _RuleFilter, word: str, args: Args) -> None
         else:
             filt.iif = value
     elif matches(word, "lookup") or matches(word, "table"):
-        value = args.next_arg()
-        tid = table_a2n(value)
-        if tid is None:
-            invarg("table id value is invalid\n", value)
-        filt.table = tid or 0
+        tid = next_value(args, "table id value is invalid\n", table_a2n)
+        filt.table = tid
     else:
         _filter_word2(opts, filt, word, args)
 
@@ -364,7 +338,6 @@ def _filter_prefix(text: str, family: str, msg: str) -> Any:
         return require_prefix(text, family)
     except ToolExit:
         invarg(msg, text)
-    return None
 
 
 def _filter_ok(filt: _RuleFilter, rule: fr.FibRule) -> bool:

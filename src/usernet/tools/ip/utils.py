@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from ...errors import KernelError
-from ...ipv4.inet import aton, mask
 from .. import Proc, ToolExit
 
 if TYPE_CHECKING:
@@ -76,27 +76,27 @@ class Args:
         return out
 
 
-def incomplete() -> ToolExit:
+def incomplete() -> NoReturn:
     raise ToolExit(255, 'Command line is not complete. Try option "help"')
 
 
-def invarg(msg: str, arg: str) -> ToolExit:
+def invarg(msg: str, arg: str) -> NoReturn:
     raise ToolExit(255, f'Error: argument "{arg}" is wrong: {msg}')
 
 
-def duparg(key: str, arg: str) -> ToolExit:
+def duparg(key: str, arg: str) -> NoReturn:
     raise ToolExit(255, f'Error: duplicate "{key}": "{arg}" is the second value.')
 
 
-def duparg2(key: str, arg: str) -> ToolExit:
+def duparg2(key: str, arg: str) -> NoReturn:
     raise ToolExit(255, f'Error: either "{key}" is duplicate, or "{arg}" is a garbage.')
 
 
-def nodev(name: str) -> ToolExit:
+def nodev(name: str) -> NoReturn:
     raise ToolExit(1, f'Cannot find device "{name}"')
 
 
-def rtnl_error(exc: KernelError) -> ToolExit:
+def rtnl_error(exc: KernelError) -> NoReturn:
     """How iproute2 reports a netlink error: the extack text, else strerror."""
     if exc.extack:
         text = exc.extack if exc.extack.endswith(".") else exc.extack + "."
@@ -104,67 +104,48 @@ def rtnl_error(exc: KernelError) -> ToolExit:
     raise ToolExit(2, f"RTNETLINK answers: {os.strerror(exc.errno or errno.EINVAL)}")
 
 
+T = TypeVar("T")
+
+
+def next_value(args: Args, msg: str, parse: Callable[..., T | None], *extra: object,
+               **kw: object) -> T:
+    """NEXT_ARG() and convert it; iproute2's ``invarg(msg, value)`` when that fails."""
+    value = args.next_arg()
+    out = parse(value, *extra, **kw)
+    if out is None:
+        invarg(msg, value)
+    return out
+
+
 def get_unsigned(text: str, base: int = 0, bits: int = 32) -> int:
-    """strtoul-like: decimal, 0x hex, 0 octal; ValueError on garbage or overflow."""
-    t = text
-    if not t or t.startswith(("-", "+")) or t.strip() != t:
-        raise ValueError(text)
-    if base == 0:
-        if t.lower().startswith("0x"):
-            value = int(t[2:], 16)
-        elif len(t) > 1 and t.startswith("0"):
-            value = int(t[1:], 8)
-        else:
-            value = int(t, 10)
-    else:
-        value = int(t, base)
-    if value >> bits:
+    """get_unsigned(): as :func:`c_get_unsigned`, raising ValueError on failure."""
+    value = c_get_unsigned(text, base, bits)
+    if value is None:
         raise ValueError(text)
     return value
 
 
 def get_addr(text: str) -> int:
-    """An IPv4 address as iproute2's get_addr_1 accepts it (also 'a.b.c' short forms)."""
-    try:
-        return aton(text)
-    except ValueError:
-        pass
-    parts = text.split(".")
-    if 0 < len(parts) < 4 and all(p.isdigit() and int(p) < 256 for p in parts):
-        value = 0
-        for p in parts:
-            value = (value << 8) | int(p)
-        return value << (8 * (4 - len(parts)))
-    raise ValueError(text)
+    """An IPv4 address as get_addr_ipv4 reads it (also 'a.b.c' short forms)."""
+    value = c_get_addr_ipv4(text) if ":" not in text else None
+    if value is None:
+        raise ValueError(text)
+    return value
 
 
 def get_prefix(text: str, allow_default: bool = True) -> tuple[int, int]:
-    """ADDR[/PLEN] -> (addr, plen); "default"/"all"/"any" -> (0, 0)."""
-    if allow_default and text in ("default", "all", "any"):
-        return 0, 0
-    addr_s, _, plen_s = text.partition("/")
-    addr = get_addr(addr_s)
-    if plen_s:
-        if plen_s.isdigit() and int(plen_s) <= 32:
-            plen = int(plen_s)
-        else:
-            try:
-                msk = aton(plen_s)
-            except ValueError:
-                raise ValueError(text) from None
-            plen = bin(msk).count("1")
-            if mask(plen) != msk:
-                raise ValueError(text)
-    else:
-        plen = 32
-    return addr, plen
+    """ADDR[/PLEN|/MASK] -> (addr, plen); "default"/"all"/"any" -> (0, 0)."""
+    pfx = parse_inet_prefix(text)
+    if pfx is None or (not allow_default and pfx.addr == 0 and pfx.bitlen == 0
+                       and text.split("/")[0] in ("default", "all", "any")):
+        raise ValueError(text)
+    return pfx.addr, pfx.bitlen
 
 
 def lookup_dev(proc: Proc, name: str) -> NetDevice:
     dev = proc.net.dev_get_by_name(name)
     if dev is None:
         nodev(name)
-    assert dev is not None
     return dev
 
 
