@@ -88,3 +88,26 @@ def test_default_parm_write_does_not_reach_other_namespaces() -> None:
     k.neigh_tbl.set_default_parm("mcast_probes", 9, [dev])
     assert neigh_parm(dev, "mcast_probes") == 3
     assert k.neigh_tbl.parm(None, "mcast_probes") == 9
+
+
+def test_teardown_flushes_only_the_dying_namespace_and_its_index() -> None:
+    from usernet import Kernel
+
+    k = Kernel()
+    for ns in ("a", "b"):
+        k.cmd(f"ip netns add {ns}")
+        k.cmd(f"ip -n {ns} link add v0 type veth peer name v1")
+        for i in range(1, 4):
+            assert k.cmd(f"ip -n {ns} neigh add 10.0.0.{i} lladdr 02:00:00:00:00:0{i} "
+                         "dev v0").rc == 0
+    tbl = k.neigh_tbl
+    assert len(tbl.entries) == 6
+    k.cmd("ip netns del a")
+    b = k.netns_get("b")
+    assert len(tbl.entries) == 3
+    assert all(dev.net is b for dev in tbl.by_dev)
+    assert sum(len(a) for a in tbl.by_dev.values()) == 3
+    assert [n.addr & 0xFF for n in tbl.dump(b)] == [1, 2, 3]
+    k.cmd("ip -n b neigh del 10.0.0.2 dev v0")
+    k.cmd("ip -n b link del v0")
+    assert tbl.entries == {} and tbl.by_dev == {}

@@ -82,10 +82,13 @@ class Neighbour:
 class NeighTable:
     """``arp_tbl``: entries keyed (device, address); proxies keyed (net, address, device)."""
 
-    __slots__ = ("default_parms", "entries", "parms", "proxies")
+    __slots__ = ("by_dev", "default_parms", "entries", "parms", "proxies")
 
     def __init__(self) -> None:
         self.entries: dict[tuple[NetDevice, int], Neighbour] = {}
+        # Each device's addresses in ``entries`` (Linux 6.13's dev->neighbours):
+        # flushing or dumping one device must not walk every namespace's entries.
+        self.by_dev: dict[NetDevice, dict[int, None]] = {}
         self.proxies: dict[tuple[Net, int, NetDevice | None], Neighbour] = {}
         # tbl->parms: the global defaults (net.ipv4.neigh.default, init_net only)
         self.default_parms: dict[str, int] = dict(NEIGH_PARMS_DEFAULTS)
@@ -135,6 +138,7 @@ class NeighTable:
             raise KernelError(errno.EINVAL, "No link layer address given")
         if old is None:
             self.entries[key] = Neighbour(dev, addr, lladdr, state, flags)
+            self.by_dev.setdefault(dev, {})[addr] = None
             return
         if lladdr is not None:
             old.lladdr = lladdr
@@ -144,19 +148,30 @@ class NeighTable:
     def delete(self, dev: NetDevice, addr: int) -> None:
         if self.entries.pop((dev, addr), None) is None:
             raise KernelError(errno.ENOENT)
+        self._unindex(dev, addr)
+
+    def _unindex(self, dev: NetDevice, addr: int) -> None:
+        addrs = self.by_dev[dev]
+        del addrs[addr]
+        if not addrs:
+            del self.by_dev[dev]
 
     def ifdown(self, dev: NetDevice, skip_perm: bool = False) -> None:
         """neigh_ifdown: forget a device's entries (permanent too unless skipped)."""
-        doomed = [k for k, n in self.entries.items()
-                  if k[0] is dev and not (skip_perm and n.nud_state & NUD_PERMANENT)]
-        for k in doomed:
-            del self.entries[k]
-        for pk in [pk for pk in self.proxies if pk[2] is dev]:
-            del self.proxies[pk]
+        entries = self.entries
+        for addr in list(self.by_dev.get(dev, ())):
+            if not (skip_perm and entries[(dev, addr)].nud_state & NUD_PERMANENT):
+                del entries[(dev, addr)]
+                self._unindex(dev, addr)
+        if self.proxies:
+            for pk in [pk for pk in self.proxies if pk[2] is dev]:
+                del self.proxies[pk]
 
     def dump(self, net: Net) -> list[Neighbour]:
-        """Entries of one namespace: the shared table filtered by the tag."""
-        return [n for (dev, _), n in self.entries.items() if dev.net is net]
+        """Entries of one namespace, device by device."""
+        entries = self.entries
+        return [entries[(dev, addr)] for dev in net.devices()
+                for addr in self.by_dev.get(dev, ())]
 
     def add_proxy(self, net: Net, addr: int, dev: NetDevice | None) -> None:
         """pneigh_lookup(create): adding an existing proxy entry is no error."""

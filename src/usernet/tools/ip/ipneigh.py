@@ -275,7 +275,7 @@ def neigh_show(proc: Proc, opts: IpOpts, argv: list[str], flush: bool) -> int:
     if flush:
         for n in rows:
             if n.dev is not None and not n.flags & NTF_PROXY:
-                tbl.entries.pop((n.dev, n.addr), None)
+                tbl.delete(n.dev, n.addr)
         return 0
     print_neighs(proc, opts, filt, rows)
     return 0
