@@ -28,27 +28,3 @@ class KernelError(OSError):
 
 def einval(extack: str | None = None) -> KernelError:
     return KernelError(errno.EINVAL, extack)
-
-
-def eexist(extack: str | None = None) -> KernelError:
-    return KernelError(errno.EEXIST, extack)
-
-
-def enodev(extack: str | None = None) -> KernelError:
-    return KernelError(errno.ENODEV, extack)
-
-
-def enoent(extack: str | None = None) -> KernelError:
-    return KernelError(errno.ENOENT, extack)
-
-
-def eopnotsupp(extack: str | None = None) -> KernelError:
-    return KernelError(errno.EOPNOTSUPP, extack)
-
-
-def ebusy(extack: str | None = None) -> KernelError:
-    return KernelError(errno.EBUSY, extack)
-
-
-def eafnosupport(extack: str | None = None) -> KernelError:
-    return KernelError(errno.EAFNOSUPPORT, extack)

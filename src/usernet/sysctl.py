@@ -559,11 +559,6 @@ def sysctl_mode(net: Net, key: str) -> int | None:
     return None if leaf is None else leaf.mode
 
 
-def sysctl_int(net: Net, key: str) -> int:
-    """A namespace-wide integer sysctl, for kernel code (e.g. ip_default_ttl)."""
-    return int(sysctl_get(net, key).split()[0])
-
-
 # -- registration -----------------------------------------------------------------------------
 
 

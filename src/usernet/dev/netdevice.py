@@ -120,10 +120,6 @@ class NetDevice:
 
     # -- state as netlink reports it ---------------------------------------------
 
-    @property
-    def is_up(self) -> bool:
-        return bool(self.flags & IFF_UP)
-
     def iflink(self) -> int:
         """ifindex of the lower device (a veth's peer); our own when none."""
         return self.ifindex

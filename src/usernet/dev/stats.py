@@ -28,6 +28,3 @@ class DevStats:
         self.rx_dropped = self.tx_dropped = 0
         self.rx_missed_errors = self.multicast = 0
         self.tx_carrier_errors = self.collisions = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in self.__slots__}

@@ -141,10 +141,6 @@ class InDevice:
         return None
 
 
-def in_dev_get(dev: NetDevice) -> InDevice | None:
-    return dev.ip_ptr
-
-
 def inetdev_init(dev: NetDevice) -> InDevice:
     in_dev = InDevice(dev, dev.net.ipv4.devconf_dflt)
     dev.ip_ptr = in_dev
