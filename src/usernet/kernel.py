@@ -20,6 +20,7 @@ from .dev.loopback import loopback_net_ops
 from .dev.netdevice import NetDevice
 from .errors import KernelError
 from .ipv4 import ipv4_register
+from .ipv4.devinet import InetaddrNotifier
 from .ipv4.neighbour import NeighTable
 from .net import NET_DEAD, NET_DYING, Net
 from .pernet import PernetOperations, PernetRegistry
@@ -39,6 +40,7 @@ class Kernel:
         self.pernet = PernetRegistry(self)
         self.nets: dict[int, Net] = {}
         self.netdev_chain: list[devcore.Notifier] = []
+        self.inetaddr_chain: list[InetaddrNotifier] = []
         self.linkwatch_pending: dict[NetDevice, None] = {}
         self.netns_names: dict[str, Net] = {}
         self.neigh_tbl = NeighTable()
@@ -167,13 +169,6 @@ class Kernel:
         if self._rtnl_depth == 0 and self.linkwatch_pending:
             devcore.linkwatch_run(self.linkwatch_pending)
 
-    # -- address events (inetaddr_chain) --------------------------------------------
-
-    def inetaddr_event(self, what: str, ifa: object) -> None:
-        from .ipv4 import inetaddr_event
-
-        inetaddr_event(what, ifa)
-
     # -- commands --------------------------------------------------------------------
 
     def cmd(self, line: str | list[str], netns: str | Net | None = None) -> Result:
@@ -192,4 +187,4 @@ class Kernel:
         return [res for _, res in run_script(self, text)]
 
 
-__all__ = ["NET_DEAD", "Kernel"]
+__all__ = ["Kernel"]

@@ -44,9 +44,8 @@ def ipv4_netdev_event(event: int, dev: NetDevice) -> None:
         fib_sync_down_dev(dev, force=True)
 
 
-def inetaddr_event(what: str, ifa: object) -> None:
+def inetaddr_event(what: str, ifa: InIfAddr) -> None:
     """fib_inetaddr_event: addresses bring and take their kernel routes."""
-    assert isinstance(ifa, InIfAddr)
     if what in ("up", "promote"):
         fib_add_ifaddr(ifa)
         if what == "promote":
@@ -60,3 +59,4 @@ def inetaddr_event(what: str, ifa: object) -> None:
 def ipv4_register(kernel: Kernel) -> None:
     kernel.pernet.register_subsys(ipv4_net_ops)
     kernel.netdev_chain.append(ipv4_netdev_event)
+    kernel.inetaddr_chain.append(inetaddr_event)

@@ -10,7 +10,7 @@ a primary deletes its secondaries, or promotes the first of them when
 from __future__ import annotations
 
 import errno
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError
@@ -73,6 +73,15 @@ class InIfAddr:
     @property
     def secondary(self) -> bool:
         return bool(self.flags & IFA_F_SECONDARY)
+
+
+# inetaddr_chain: what happens to an address ("up", "down", "promote")
+InetaddrNotifier = Callable[[str, "InIfAddr"], None]
+
+
+def inetaddr_notify(in_dev: InDevice, what: str, ifa: InIfAddr) -> None:
+    for notifier in in_dev.dev.net.kernel.inetaddr_chain:
+        notifier(what, ifa)
 
 
 class InDevice:
@@ -172,13 +181,12 @@ def insert_ifa(in_dev: InDevice, ifa: InIfAddr) -> None:
         in_dev.ifa_list.append(ifa)
     else:
         in_dev.ifa_list.insert(last_primary, ifa)
-    in_dev.dev.net.kernel.inetaddr_event("up", ifa)
+    inetaddr_notify(in_dev, "up", ifa)
 
 
 def delete_ifa(in_dev: InDevice, ifa1: InIfAddr) -> None:
     """__inet_del_ifa: remove ``ifa1``; its secondaries go too, or get promoted."""
     lst = in_dev.ifa_list
-    kernel = in_dev.dev.net.kernel
     promote: InIfAddr | None = None
     if not ifa1.secondary:
         do_promote = bool(in_dev.conf_get("promote_secondaries"))
@@ -187,12 +195,12 @@ def delete_ifa(in_dev: InDevice, ifa1: InIfAddr) -> None:
                 continue
             if not do_promote:
                 lst.remove(ifa)
-                kernel.inetaddr_event("down", ifa)
+                inetaddr_notify(in_dev, "down", ifa)
                 continue
             promote = ifa
             break
     lst.remove(ifa1)
-    kernel.inetaddr_event("down", ifa1)
+    inetaddr_notify(in_dev, "down", ifa1)
     if promote is not None:
         promote.flags &= ~IFA_F_SECONDARY
         lst.remove(promote)
@@ -201,7 +209,7 @@ def delete_ifa(in_dev: InDevice, ifa1: InIfAddr) -> None:
             if not other.secondary and promote.scope <= other.scope:
                 pos = i + 1
         lst.insert(pos, promote)
-        kernel.inetaddr_event("promote", promote)
+        inetaddr_notify(in_dev, "promote", promote)
 
 
 def inet_select_addr(dev: NetDevice | None, dst: int, scope: int) -> int:
