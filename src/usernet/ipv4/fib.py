@@ -14,7 +14,7 @@ namespace has none at all, which is what ``ip route show table local`` sees.
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError
@@ -294,17 +294,6 @@ class FibTable:
     def __len__(self) -> int:
         return sum(len(rs) for b in self.by_plen.values() for rs in b.values())
 
-    def lookup(self, daddr: int, scope: int = RT_SCOPE_UNIVERSE, tos: int = 0,
-               oif: NetDevice | None = None, ignore_linkstate: bool = True) -> FibRoute | None:
-        """Longest prefix match in this table alone; None when nothing (or an
-        error type) answers.  Kept for simple callers; see :func:`table_lookup`."""
-        flow = Flow(daddr, tos=tos, scope=scope, oif=oif.ifindex if oif else 0)
-        flags = FIB_LOOKUP_IGNORE_LINKSTATE if ignore_linkstate else 0
-        try:
-            return table_lookup([self], flow, flags).route
-        except KernelError:
-            return None
-
 
 # -- tables of a namespace -------------------------------------------------------
 
@@ -353,7 +342,7 @@ def has_custom_rules(net: Net) -> bool:
 # -- lookup ------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Flow:
     """The part of struct flowi4 a FIB lookup reads."""
 
@@ -366,14 +355,13 @@ class Flow:
     mark: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class FibResult:
     """struct fib_result: the route and next hop a lookup chose."""
 
     route: FibRoute
     nh: FibNexthop | None
     table: int  # the table the lookup ran in (main for merged lookups)
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def type(self) -> int:
@@ -399,11 +387,19 @@ def table_lookup(tables: list[FibTable], flow: Flow, flags: int = 0) -> FibResul
     then main while they are merged); the result reports the last, the table
     the lookup ran in.  Raises EAGAIN when nothing matches (or ``throw``) and
     the type's error for the other reject types."""
-    plens = sorted({p for tb in tables for p in tb.plens}, reverse=True)
+    if len(tables) == 1:
+        plens = tables[0].plens
+    else:
+        plens = sorted({p for tb in tables for p in tb.plens}, reverse=True)
+    daddr = flow.daddr
     for plen in plens:
-        key = flow.daddr & mask(plen)
+        key = daddr & mask(plen)
         for tb in tables:
-            for route in tb.aliases(key, plen):
+            bucket = tb.by_plen.get(plen)
+            routes = bucket.get(key) if bucket is not None else None
+            if not routes:
+                continue
+            for route in routes:
                 res = _try_alias(route, flow, flags, tables[-1].id)
                 if res is not None:
                     return res
