@@ -311,3 +311,20 @@ def test_virtual_devices_die_with_their_namespace(kind: str) -> None:
     assert not any(d.name.startswith("dev") for d in k.init_net.devices())
     if kind == "veth":
         assert set(links(k)) == {"lo"}  # the peer left in init_net went too
+
+
+def test_move_with_promote_secondaries_leaves_no_routes_behind() -> None:
+    k = Kernel()
+    k.script("""
+ip netns add src
+ip netns add dst
+ip -n src link add v0 type veth peer name v1
+ip -n src link set v0 up
+ip netns exec src sysctl -w net.ipv4.conf.v0.promote_secondaries=1
+ip -n src addr add 10.4.0.1/24 dev v0
+ip -n src addr add 10.4.0.2/24 dev v0
+""")
+    assert "10.4.0.2" in k.cmd("ip -n src -4 route show table all").stdout
+    assert k.cmd("ip -n src link set v0 netns dst").rc == 0
+    left = k.cmd("ip -n src -4 -j route show table all").stdout
+    assert "10.4.0" not in left

@@ -41,7 +41,6 @@ def ipv4_netdev_event(event: int, dev: NetDevice) -> None:
         fib_sync_down_dev(dev, force=True)
         dev.net.kernel.neigh_tbl.ifdown(dev)
         inetdev_destroy(dev)
-        fib_sync_down_dev(dev, force=True)
 
 
 def inetaddr_event(what: str, ifa: InIfAddr) -> None:

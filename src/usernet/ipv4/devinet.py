@@ -184,12 +184,13 @@ def insert_ifa(in_dev: InDevice, ifa: InIfAddr) -> None:
     inetaddr_notify(in_dev, "up", ifa)
 
 
-def delete_ifa(in_dev: InDevice, ifa1: InIfAddr) -> None:
-    """__inet_del_ifa: remove ``ifa1``; its secondaries go too, or get promoted."""
+def delete_ifa(in_dev: InDevice, ifa1: InIfAddr, may_promote: bool = True) -> None:
+    """__inet_del_ifa: remove ``ifa1``; its secondaries go too, or get promoted
+    (never while the whole device goes away: nothing would keep them)."""
     lst = in_dev.ifa_list
     promote: InIfAddr | None = None
     if not ifa1.secondary:
-        do_promote = bool(in_dev.conf_get("promote_secondaries"))
+        do_promote = may_promote and bool(in_dev.conf_get("promote_secondaries"))
         for ifa in list(lst[lst.index(ifa1) + 1:]):
             if not ifa.secondary or ifa.mask != ifa1.mask or not ifa1.match(ifa.address):
                 continue
@@ -258,9 +259,7 @@ def inetdev_destroy(dev: NetDevice) -> None:
     if in_dev is None:
         return
     while in_dev.ifa_list:
-        # Deleting the first primary takes its secondaries with it.
-        in_dev.conf_set("promote_secondaries", 0)
-        delete_ifa(in_dev, in_dev.ifa_list[0])
+        delete_ifa(in_dev, in_dev.ifa_list[0], may_promote=False)
     dev.ip_ptr = None
 
 

@@ -532,7 +532,7 @@ def fib_sync_down_dev(dev: NetDevice, force: bool) -> None:
     while the device is down (:meth:`FibNexthop.down`).
     """
     net = dev.net
-    if getattr(net, "ipv4", None) is None:  # the namespace is being torn down
+    if net.ipv4 is None:  # the namespace is being torn down
         return
     for tb in fib_tables(net):
         for route in tb.routes():
