@@ -532,8 +532,6 @@ def fib_sync_down_dev(dev: NetDevice, force: bool) -> None:
     while the device is down (:meth:`FibNexthop.down`).
     """
     net = dev.net
-    if net.ipv4 is None:  # the namespace is being torn down
-        return
     for tb in fib_tables(net):
         for route in tb.routes():
             if not route.uses_dev(dev):
