@@ -14,7 +14,6 @@ from usernet.sysctl import (
     NetCoreGlobal,
     core_global,
     net_core_global_ops,
-    set_init_net_view,
     sysctl_get,
     sysctl_set,
 )
@@ -137,7 +136,6 @@ def test_global_core_table_is_not_namespace_aware() -> None:
     with pytest.raises(KernelError) as exc:
         net_generic(net, net_core_global_ops)
     assert exc.value.errno == errno.EAFNOSUPPORT
-    set_init_net_view(k, True)
     assert sysctl_get(k.init_net, "net.core.netdev_max_backlog") == "1000"
     sysctl_set(k.init_net, "net.core.rmem_max", "500000")
     with pytest.raises(KernelError) as exc:
@@ -149,16 +147,20 @@ def test_global_core_table_is_not_namespace_aware() -> None:
     assert exc.value.errno == errno.EACCES
 
 
-def test_initial_namespace_looks_like_the_oracles_by_default() -> None:
+def test_init_only_keys_exist_in_init_net_alone() -> None:
     k = Kernel()
-    with pytest.raises(KernelError):
-        sysctl_get(k.init_net, "net.core.devconf_inherit_init_net")
+    assert sysctl_get(k.init_net, "net.core.devconf_inherit_init_net") == "0"
     assert core_global(k.init_net).values["net.core.devconf_inherit_init_net"] == "0"
+    assert sysctl_get(k.init_net, "net.ipv4.neigh.default.mcast_solicit") == "3"
+    net = k.netns_add("a")
+    for key in ("net.core.devconf_inherit_init_net", "net.ipv4.neigh.default.mcast_solicit"):
+        with pytest.raises(KernelError) as exc:
+            sysctl_get(net, key)
+        assert exc.value.errno == errno.ENOENT
 
 
 def test_devconf_inherit_modes() -> None:
     k = Kernel()
-    set_init_net_view(k, True)
     sysctl_set(k.init_net, "net.ipv4.conf.all.rp_filter", "1")
     assert sysctl_get(k.netns_add("a"), "net.ipv4.conf.all.rp_filter") == "1"
     sysctl_set(k.init_net, "net.core.devconf_inherit_init_net", "2")

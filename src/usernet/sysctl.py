@@ -16,11 +16,9 @@ Every key resolves to a *leaf* that knows where its value lives:
   init_net, :func:`net_generic` refuses it elsewhere with ``EAFNOSUPPORT``, and
   its keys are missing ("cannot stat") in every other namespace.
 
-The oracle's "initial" namespace is itself an unshared, non-init namespace, so
-in the recordings init_net-only keys are missing there too.  usernet's initial
-namespace IS init_net; by default its ``/proc/sys`` view hides the init_net-only
-keys (and makes the rmem/wmem keys read-only) to match what tools see there.
-:func:`set_init_net_view` switches to the real init_net view.
+usernet's initial namespace is a real init_net and shows those keys.  (The
+oracle's "initial" namespace is an unshared child namespace, so recorded
+scenarios read init_net-only keys only inside named namespaces.)
 """
 
 from __future__ import annotations
@@ -168,12 +166,10 @@ DEPRECATED = frozenset({"retrans_time", "base_reachable_time"})
 class NetCoreGlobal:
     """State of the global net.core table; lives in init_net only."""
 
-    __slots__ = ("proc_visible", "values")
+    __slots__ = ("values",)
 
     def __init__(self) -> None:
         self.values = dict(GLOBAL_DEFAULTS)
-        # False: init_net's /proc/sys looks like the oracle's unshared initial namespace.
-        self.proc_visible = False
 
 
 net_core_global_ops = PernetOperations("net_core_global", generic=NetCoreGlobal, netns_ok=False)
@@ -183,16 +179,6 @@ def core_global(net: Net) -> NetCoreGlobal:
     """The global net.core state; EAFNOSUPPORT outside init_net."""
     state: NetCoreGlobal = net_generic(net, net_core_global_ops)
     return state
-
-
-def set_init_net_view(kernel: Kernel, real: bool) -> None:
-    """real=True: init_net's /proc/sys shows its init_net-only keys (the real
-    init_net); False (default): it looks like the oracle's initial namespace."""
-    core_global(kernel.init_net).proc_visible = real
-
-
-def _init_view(net: Net) -> bool:
-    return net.is_init_net and core_global(net).proc_visible
 
 
 def devconf_inherit_mode(kernel: Kernel) -> int:
@@ -467,7 +453,7 @@ def _neigh_leaf(net: Net, parts: list[str]) -> Leaf | None:
     if name not in NEIGH_SYSCTLS or not owner:
         return None
     if owner == "default":
-        return NeighLeaf(net, None, name) if _init_view(net) else None
+        return NeighLeaf(net, None, name) if net.is_init_net else None
     dev = net.dev_get_by_name(owner)
     if dev is None or dev.ip_ptr is None:
         return None
@@ -477,8 +463,8 @@ def _neigh_leaf(net: Net, parts: list[str]) -> Leaf | None:
 def _core_leaf(net: Net, key: str) -> Leaf | None:
     state = core_global(net.kernel.init_net)
     if key in CORE_MEM_KEYS:
-        return GlobalLeaf(state, key, MODE_RW if _init_view(net) else MODE_RO)
-    if key in GLOBAL_DEFAULTS and _init_view(net):
+        return GlobalLeaf(state, key, MODE_RW if net.is_init_net else MODE_RO)
+    if key in GLOBAL_DEFAULTS and net.is_init_net:
         return GlobalLeaf(state, key, MODE_RW)
     return None
 
@@ -508,7 +494,7 @@ def _dev_keys(net: Net, deprecated: bool) -> Iterator[str]:
     devs = [d.name for d in net.dev_by_index.values() if d.ip_ptr is not None]
     for owner in ("all", "default", *devs):
         yield from (f"net.ipv4.conf.{owner}.{name}" for name in DEVCONF_DEFAULTS)
-    owners = (["default"] if _init_view(net) else []) + devs
+    owners = (["default"] if net.is_init_net else []) + devs
     for owner in owners:
         yield from (f"net.ipv4.neigh.{owner}.{name}" for name in NEIGH_SYSCTLS
                     if deprecated or name not in DEPRECATED)
@@ -518,7 +504,7 @@ def keys(net: Net, prefix: str = "", deprecated: bool = False) -> list[str]:
     """Readable keys of ``net`` under ``prefix`` in /proc/sys order (by
     component, as the sysctl tree sorts each directory)."""
     out = list(NET_DEFAULTS)
-    out.extend(GLOBAL_DEFAULTS if _init_view(net) else CORE_MEM_KEYS)
+    out.extend(GLOBAL_DEFAULTS if net.is_init_net else CORE_MEM_KEYS)
     out.extend(_dev_keys(net, deprecated))
     if prefix:
         out = [k for k in out if k.startswith(prefix + ".")]
