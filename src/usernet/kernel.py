@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from .dev import core as devcore
+from .dev.addr_lists import addr_lists_register
 from .dev.bridge import bridge_register
 from .dev.ether import EtherNIC
 from .dev.loopback import loopback_net_ops
@@ -56,6 +57,7 @@ class Kernel:
         ipv4_register(self)
         sysctl_register(self)
         bridge_register(self)
+        addr_lists_register(self)
         self.pernet.register_device(loopback_net_ops)
         self.pernet.register_device(
             PernetOperations("default_device", exit=devcore.default_device_exit))

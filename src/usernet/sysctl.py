@@ -283,9 +283,14 @@ class NetLeaf(Leaf):
         value = parse_value(self.spec, text, self.read())
         if self.mode == MODE_WO:
             return  # route.flush: an action, nothing to keep (no route cache yet)
+        old = self.read()
         if self.net.sysctls is None:
             self.net.sysctls = {}
         self.net.sysctls[self.key] = value
+        if self.key == "net.ipv6.conf.all.disable_ipv6" and (old != "0") != (value != "0"):
+            from .dev.addr_lists import ipv6_disable_change  # addrconf_disable_change
+
+            ipv6_disable_change(self.net, value != "0")
 
 
 class GlobalLeaf(Leaf):

@@ -12,6 +12,7 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
+from .addr_lists import dev_mc_add, dev_mc_del
 from .core import (
     NETDEV_CHANGE,
     NETDEV_CHANGEADDR,
@@ -35,12 +36,30 @@ BR_STATE_FORWARDING = 3
 BR_STATE_BLOCKING = 4
 BR_STATE_NAMES = ("disabled", "listening", "learning", "forwarding", "blocking")
 BR_MAX_PORTS = 1 << 10
+MRD_V4 = bytes.fromhex("01005e00006a")  # 224.0.0.106: multicast router discovery
+MRD_V6 = bytes.fromhex("33330000006a")  # ff02::6a
+
+# FDB entry states, in the NUD_* values Linux reports them with
+FDB_PERMANENT = 0x80  # NUD_PERMANENT: a local address (the port's own MAC), or "permanent"
+FDB_STATIC = 0x40  # NUD_NOARP: added with "static"
+FDB_DYNAMIC = 0x02  # NUD_REACHABLE: learned, or added with "dynamic"
+
+
+class FdbEntry:
+    """One forwarding-database entry of a port (``struct net_bridge_fdb_entry``)."""
+
+    __slots__ = ("mac", "seq", "state")
+
+    def __init__(self, mac: bytes, state: int, seq: int) -> None:
+        self.mac = mac
+        self.state = state
+        self.seq = seq  # creation order: a dump lists the newest first
 
 
 class BridgePort:
     """``struct net_bridge_port``: a device's membership in a bridge."""
 
-    __slots__ = ("br", "dev", "path_cost", "port_no", "priority", "state")
+    __slots__ = ("br", "dev", "fdb", "own", "path_cost", "port_no", "priority", "state")
 
     def __init__(self, br: Bridge, dev: NetDevice, port_no: int) -> None:
         self.br = br
@@ -49,6 +68,28 @@ class BridgePort:
         self.priority = 32
         self.path_cost = 2  # br_get_path_cost: 10 Gb/s and faster (veth reports 10G)
         self.state = BR_STATE_DISABLED
+        self.fdb: list[FdbEntry] = []  # entries added with `bridge fdb add ... master`
+        self.own = br.fdb_entry(dev.dev_addr, FDB_PERMANENT)  # br_fdb_insert of its MAC
+
+    def fdb_entries(self) -> list[FdbEntry]:
+        """The port's entries as a dump lists them: newest first."""
+        return sorted([*self.fdb, self.own], key=lambda e: -e.seq)
+
+    def fdb_add(self, mac: bytes, state: int, *, replace: bool) -> None:
+        """``bridge fdb add|replace MAC dev PORT master`` (br_fdb_add)."""
+        found = next((e for e in self.fdb if e.mac == mac), None)
+        if found is None and self.own.mac != mac:
+            self.fdb.append(self.br.fdb_entry(mac, state))
+        elif not replace or found is None:
+            raise KernelError(errno.EEXIST)
+        else:
+            found.state = state
+
+    def fdb_del(self, mac: bytes) -> None:
+        found = next((e for e in self.fdb if e.mac == mac), None)
+        if found is None:
+            raise KernelError(errno.ENOENT)
+        self.fdb.remove(found)
 
     @property
     def port_id(self) -> int:
@@ -56,14 +97,19 @@ class BridgePort:
 
 
 class Bridge(NetDevice):
-    __slots__ = ("mtu_set_by_user", "ports")
+    __slots__ = ("fdb_seq", "mtu_set_by_user", "ports")
     kind = "bridge"
     netns_immutable = True  # br_dev_setup: a bridge is netns-local
 
     def __init__(self, name: str, dev_addr: bytes, addr_assign_type: int) -> None:
         super().__init__(name, dev_addr, addr_assign_type)
         self.ports: dict[NetDevice, BridgePort] = {}
+        self.fdb_seq = 0
         self.mtu_set_by_user = False
+
+    def fdb_entry(self, mac: bytes, state: int) -> FdbEntry:
+        self.fdb_seq += 1
+        return FdbEntry(mac, state, self.fdb_seq)
 
     # -- ports ---------------------------------------------------------------------
 
@@ -134,6 +180,9 @@ class Bridge(NetDevice):
             netif_carrier_off(self)
 
     def ndo_open(self) -> None:
+        # br_multicast_open: snooping joins the router-discovery groups first
+        dev_mc_add(self, MRD_V4)
+        dev_mc_add(self, MRD_V6)
         for port in self.ports.values():
             if port.dev.flags & IFF_UP and port.dev.oper_up():
                 self.enable_port(port)
@@ -142,6 +191,8 @@ class Bridge(NetDevice):
         for port in self.ports.values():
             if port.state != BR_STATE_DISABLED:
                 self.disable_port(port)
+        dev_mc_del(self, MRD_V4)
+        dev_mc_del(self, MRD_V6)
 
     def port_event(self, event: int, port: BridgePort) -> None:
         dev = port.dev
@@ -160,6 +211,7 @@ class Bridge(NetDevice):
         elif event == NETDEV_UNREGISTER:
             self.del_if(dev)
         elif event == NETDEV_CHANGEADDR:
+            port.own = self.fdb_entry(dev.dev_addr, FDB_PERMANENT)  # br_fdb_changeaddr
             if self.recalculate_bridge_id():
                 call_netdevice_notifiers(NETDEV_CHANGEADDR, self)
         elif event == NETDEV_CHANGEMTU:

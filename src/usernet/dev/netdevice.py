@@ -86,7 +86,10 @@ class NetDevice:
         "group",
         "ifindex",
         "ip_ptr",
+        "ipv6_disabled",
+        "ll_mac",
         "master",
+        "mc",
         "mtu",
         "name",
         "net",
@@ -96,6 +99,7 @@ class NetDevice:
         "rx_handler",
         "stats",
         "txqlen",
+        "uc",
     )
 
     def __init__(self, name: str, dev_addr: bytes, addr_assign_type: int = NET_ADDR_RANDOM):
@@ -116,6 +120,10 @@ class NetDevice:
         self.rx_handler: Any = None  # bridge port state, when enslaved
         self.ip_ptr: InDevice | None = None
         self.stats: DevStats | None = None
+        self.uc: list[bytes] | None = None  # dev->uc: unicast addresses added by hand
+        self.mc: list[bytes] | None = None  # dev->mc: multicast groups joined, in order
+        self.ll_mac: bytes | None = None  # the MAC IPv6's link-local was made from, if any
+        self.ipv6_disabled = False  # net.ipv6.conf.DEV.disable_ipv6
         self.reg_state = NETREG_UNINITIALIZED
 
     # -- state as netlink reports it ---------------------------------------------

@@ -1,27 +1,31 @@
 """iproute2's ``bridge``: ``link show`` and ``fdb show/add/del/replace``.
 
-The FDB listing reproduces what a fresh Linux bridge dumps (checked against
-the oracle): per device in ifindex order, a port's bridge entries (newest
-first, its own MAC ``permanent`` last) followed by its own address lists
-(``self`` entries: unicast addresses added with ``bridge fdb add``, then the
-multicast groups the stack joined -- IPv6 all-nodes while IPv6 is on; once
-up, the bridge's multicast-router groups, IPv4 all-hosts and the IPv6
-solicited-node group of its MAC).  A bridge lists its ``self`` entries first
-and then its own MAC unless a port already has it.  Learned entries arrive
-with the data path.
+A front end over the kernel: FDB entries live on the bridge ports
+(:mod:`usernet.dev.bridge`), address lists on the devices
+(:mod:`usernet.dev.addr_lists`).  The listing is Linux's (scenarios c062,
+c063): per device in ifindex order, a port's bridge entries (newest first)
+then its ``self`` entries (its unicast list, then its multicast list); a
+bridge lists its ``self`` entries, then its own MAC unless a port has it.
+Learned entries arrive with the data path.
 """
 
 from __future__ import annotations
 
 import errno
-import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..dev.bridge import BR_STATE_NAMES, Bridge, BridgePort
+from ..dev.addr_lists import dev_uc_add, dev_uc_del, mc_list
+from ..dev.bridge import (
+    BR_STATE_NAMES,
+    FDB_DYNAMIC,
+    FDB_PERMANENT,
+    FDB_STATIC,
+    Bridge,
+    BridgePort,
+)
 from ..dev.netdevice import IFF_UP, ZERO_MAC, NetDevice
 from ..errors import KernelError
-from ..sysctl import sysctl_get
 from . import Proc, ToolExit
 from .ip.linkfmt import flag_list
 from .ip.utils import mac_str, matches, parse_mac, resolve_netns
@@ -29,53 +33,7 @@ from .ip.utils import mac_str, matches, parse_mac, resolve_netns
 if TYPE_CHECKING:
     from ..net import Net
 
-NUD_REACHABLE = 0x02
-NUD_NOARP = 0x40
-NUD_PERMANENT = 0x80
-STATE_NAMES = {NUD_PERMANENT: "permanent", NUD_NOARP: "static", NUD_REACHABLE: ""}
-_seq = itertools.count()
-
-
-@dataclass
-class FdbEntry:
-    mac: bytes
-    state: int
-    seq: int = field(default_factory=lambda: next(_seq))
-
-
-@dataclass
-class PortFdb:
-    """User-added bridge entries of one port, plus its own MAC's entry age."""
-
-    entries: list[FdbEntry] = field(default_factory=list)
-    own: FdbEntry | None = None
-
-
-# Static state kept by this tool layer until the bridge FDB moves into the
-# kernel with the data path.  Keyed by the BridgePort object: a port that
-# leaves (or leaves and re-joins) gets a new object, so its entries vanish
-# exactly as br_fdb_delete_by_port removes them; stale keys are pruned.
-_PORT_FDB: dict[BridgePort, PortFdb] = {}
-# Unicast addresses added to a device's own list (``self`` entries).
-_UC: dict[NetDevice, list[bytes]] = {}
-# The MAC a device's IPv6 link-local address was made from when it came up:
-# its solicited-node group stays joined even when the MAC changes later.
-_LL_MAC: dict[NetDevice, bytes] = {}
-
-
-def _prune() -> None:
-    for port in [p for p in _PORT_FDB if p.dev.rx_handler is not p]:
-        del _PORT_FDB[port]
-    for table in (_UC, _LL_MAC):
-        for dev in [d for d in table if d.reg_state != 1]:
-            del table[dev]
-
-
-def _port_fdb(port: BridgePort) -> PortFdb:
-    fdb = _PORT_FDB.setdefault(port, PortFdb())
-    if fdb.own is None or fdb.own.mac != port.dev.dev_addr:
-        fdb.own = FdbEntry(port.dev.dev_addr, NUD_PERMANENT)  # br_fdb_changeaddr
-    return fdb
+STATE_NAMES = {FDB_PERMANENT: "permanent", FDB_STATIC: "static", FDB_DYNAMIC: ""}
 
 
 # -- options and dispatch ---------------------------------------------------------------
@@ -177,41 +135,14 @@ def link_row(net: Net, dev: NetDevice) -> dict[str, Any]:
 # -- bridge fdb: listing ------------------------------------------------------------------
 
 
-def _ipv6_on(net: Net) -> bool:
-    return all(sysctl_get(net, f"net.ipv6.conf.{w}.disable_ipv6") == "0"
-               for w in ("all", "default"))
-
-
-def mc_list(dev: NetDevice) -> list[bytes]:
-    """The device's multicast address list as the IPv4/IPv6 stacks fill it."""
-    if dev.link_type != "ether":
-        return []
-    v6 = _ipv6_on(dev.net)
-    out = [bytes.fromhex("333300000001")] if v6 else []
-    if not dev.flags & IFF_UP:
-        _LL_MAC.pop(dev, None)  # addrconf_ifdown drops the link-local address
-        return out
-    if isinstance(dev, Bridge):  # multicast router discovery groups (snooping on)
-        out.append(bytes.fromhex("01005e00006a"))
-        if v6:
-            out.append(bytes.fromhex("33330000006a"))
-    if dev.ip_ptr is not None:
-        out.append(bytes.fromhex("01005e000001"))
-    ll_mac = _LL_MAC.setdefault(dev, dev.dev_addr)
-    if v6 and ll_mac != ZERO_MAC:
-        out.append(bytes.fromhex("3333ff") + ll_mac[3:])
-    return out
-
-
 def self_rows(dev: NetDevice) -> list[dict[str, Any]]:
-    macs = [*_UC.get(dev, []), *mc_list(dev)]
+    macs = [*(dev.uc or ()), *mc_list(dev)]
     return [{"mac": mac_str(m), "ifname": dev.name, "flags": ["self"], "state": "permanent"}
             for m in macs]
 
 
 def master_rows(port: BridgePort) -> list[dict[str, Any]]:
-    fdb = _port_fdb(port)
-    entries = sorted([*fdb.entries, *([fdb.own] if fdb.own else [])], key=lambda e: -e.seq)
+    entries = port.fdb_entries()
     return [{"mac": mac_str(e.mac), "ifname": port.dev.name, "flags": [],
              "master": port.br.name, "state": STATE_NAMES[e.state]} for e in entries]
 
@@ -260,7 +191,6 @@ def fdb_show(proc: Proc, opts: BrOpts, argv: list[str]) -> int:
             flt.port = _dev(proc, argv.pop(0))
         elif word == "dynamic":
             flt.dynamic = True
-    _prune()
     rows = [r for dev in proc.net.devices() if _in_scope(flt, dev) for r in dev_rows(dev)]
     if flt.dynamic:
         rows = [r for r in rows if r["state"] != "permanent"]
@@ -294,7 +224,7 @@ class FdbReq:
     dev: NetDevice | None = None
     master: bool = False
     self_: bool = False
-    state: int = NUD_PERMANENT
+    state: int = FDB_PERMANENT
 
 
 def parse_fdb_req(proc: Proc, argv: list[str]) -> FdbReq:
@@ -309,7 +239,7 @@ def parse_fdb_req(proc: Proc, argv: list[str]) -> FdbReq:
             req.master |= word == "master"
             req.self_ |= word == "self"
         elif word in ("static", "permanent", "local", "dynamic"):
-            req.state = {"static": NUD_NOARP, "dynamic": NUD_REACHABLE}.get(word, NUD_PERMANENT)
+            req.state = {"static": FDB_STATIC, "dynamic": FDB_DYNAMIC}.get(word, FDB_PERMANENT)
         elif word in ("vlan", "dst", "port", "vni", "via", "src_vni") and argv:
             argv.pop(0)
         elif mac_text is None:
@@ -339,41 +269,22 @@ def fdb_modify(proc: Proc, argv: list[str], cmd: str) -> int:
 
 
 def _master_modify(req: FdbReq, cmd: str) -> None:
-    dev = req.dev
-    assert dev is not None
-    port = dev.rx_handler
+    assert req.dev is not None
+    port = req.dev.rx_handler
     if not isinstance(port, BridgePort):
         raise KernelError(errno.EOPNOTSUPP)
-    _prune()
-    fdb = _port_fdb(port)
-    found = next((e for e in fdb.entries if e.mac == req.mac), None)
     if cmd == "del":
-        if found is None:
-            raise KernelError(errno.ENOENT)
-        fdb.entries.remove(found)
-    elif found is not None or (fdb.own is not None and fdb.own.mac == req.mac):
-        if cmd == "add" or found is None:
-            raise KernelError(errno.EEXIST)
-        found.state = req.state
+        port.fdb_del(req.mac)
     else:
-        fdb.entries.append(FdbEntry(req.mac, req.state))
+        port.fdb_add(req.mac, req.state, replace=cmd == "replace")
 
 
 def _self_modify(req: FdbReq, cmd: str) -> None:
-    dev = req.dev
-    assert dev is not None
-    if dev.link_type != "ether":
-        raise KernelError(errno.EINVAL)
-    uc = _UC.setdefault(dev, [])
+    assert req.dev is not None
     if cmd == "del":
-        if req.mac not in uc:
-            raise KernelError(errno.ENOENT)
-        uc.remove(req.mac)
-    elif req.mac in uc:
-        if cmd == "add":
-            raise KernelError(errno.EEXIST)
+        dev_uc_del(req.dev, req.mac)
     else:
-        uc.append(req.mac)
+        dev_uc_add(req.dev, req.mac, excl=cmd == "add")
 
 
 def do_fdb(proc: Proc, opts: BrOpts, argv: list[str]) -> int:
