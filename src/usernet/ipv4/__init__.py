@@ -45,7 +45,10 @@ def ipv4_netdev_event(event: int, dev: NetDevice) -> None:
 
 def inetaddr_event(what: str, ifa: InIfAddr) -> None:
     """fib_inetaddr_event: addresses bring and take their kernel routes."""
-    if what in ("up", "promote"):
+    if what == "metric":  # fib_modify_prefix_metric: the prefix route moves
+        fib_del_ifaddr(ifa)
+        fib_add_ifaddr(ifa)
+    elif what in ("up", "promote"):
         fib_add_ifaddr(ifa)
         if what == "promote":
             for other in ifa.in_dev.ifa_list:

@@ -213,6 +213,49 @@ def delete_ifa(in_dev: InDevice, ifa1: InIfAddr, may_promote: bool = True) -> No
         inetaddr_notify(in_dev, "promote", promote)
 
 
+def _find_matching_ifa(in_dev: InDevice, ifa: InIfAddr) -> InIfAddr | None:
+    """find_matching_ifa: same local address in the same subnet."""
+    for other in in_dev.ifa_list:
+        if other.local == ifa.local and other.mask == ifa.mask and other.match(ifa.address):
+            return other
+    return None
+
+
+def inet_rtm_newaddr(dev: NetDevice, ifa_req: InIfAddr, *, replace: bool) -> None:
+    """RTM_NEWADDR.  A new address is inserted (also by ``change``: Linux does
+    not ask for NLM_F_CREATE); an existing one is an error unless replacing,
+    and then only its metric follows the request (broadcast, label and scope
+    stay), moving the prefix route to the new metric."""
+    in_dev = dev.ip_ptr
+    if in_dev is None:
+        raise KernelError(errno.ENOBUFS)
+    existing = _find_matching_ifa(in_dev, ifa_req)
+    if existing is None:
+        insert_ifa(in_dev, ifa_req)
+        return
+    if not replace:
+        raise KernelError(errno.EEXIST, "ipv4: Address already assigned")
+    if existing.rt_priority != ifa_req.rt_priority:
+        existing.rt_priority = ifa_req.rt_priority
+        inetaddr_notify(in_dev, "metric", existing)
+
+
+def inet_rtm_deladdr(dev: NetDevice, local: int, *, prefixlen: int | None = None,
+                     address: int | None = None, label: str | None = None) -> None:
+    """RTM_DELADDR: the first address matching what is given.  Without a
+    prefix length (``ip addr del A dev D``) only the local address counts."""
+    in_dev = dev.ip_ptr
+    for ifa in in_dev.ifa_list if in_dev is not None else ():
+        if ifa.local != local or (label is not None and ifa.label != label):
+            continue
+        if address is not None and (prefixlen != ifa.prefixlen or not ifa.match(address)):
+            continue
+        assert in_dev is not None
+        delete_ifa(in_dev, ifa)
+        return
+    raise KernelError(errno.EADDRNOTAVAIL, "ipv4: Address not found")
+
+
 def inet_select_addr(dev: NetDevice | None, dst: int, scope: int) -> int:
     """Pick a source address for ``dst`` out of ``dev`` (inet_select_addr)."""
     addr = 0

@@ -167,25 +167,17 @@ def _addr_add(proc: Proc, dev: NetDevice, req: AddrRequest, cmd: str) -> int:
     plen = req.peer_plen if req.peer is not None else req.plen
     address = req.peer if req.peer is not None else req.local
     brd = req.brd or 0
-    if req.brd_mode:
+    if req.brd_mode:  # iproute2 computes "brd +" / "brd -" itself
         host = ~mask(plen) & 0xFFFFFFFF
         brd = (address | host) if req.brd_mode == "+" else (address & mask(plen))
     scope = req.scope
-    if scope is None:
+    if scope is None:  # iproute2's default_scope(): host for 127/8
         scope = RT_SCOPE_HOST if req.local >> 24 == 127 else 0
     flags = devinet.IFA_F_PERMANENT | (devinet.IFA_F_NOPREFIXROUTE if req.noprefixroute else 0)
     ifa = InIfAddr(in_dev, req.local, plen, address=address, broadcast=brd,
                    label=req.label or "", scope=scope, flags=flags, rt_priority=req.metric)
-    existing = next((o for o in in_dev.ifa_list if o.local == req.local
-                     and o.mask == ifa.mask and o.match(ifa.address)), None)
     try:
-        if existing is not None and cmd in ("change", "replace"):
-            existing.broadcast = brd
-            existing.rt_priority = req.metric
-            return 0
-        if cmd == "change":
-            raise KernelError(2)  # ENOENT: change needs an existing address
-        devinet.insert_ifa(in_dev, ifa)
+        devinet.inet_rtm_newaddr(dev, ifa, replace=cmd != "add")
     except KernelError as exc:
         rtnl_error(exc)
     return 0
@@ -200,25 +192,16 @@ WILDCARD_WARNING = (
 
 def _addr_del(proc: Proc, dev: NetDevice, req: AddrRequest) -> int:
     assert req.local is not None
-    in_dev = dev.ip_ptr
-    if not req.plen_given and req.peer is None:
+    wildcard = not req.plen_given and req.peer is None
+    if wildcard:
         proc.err(WILDCARD_WARNING.format(ntoa(req.local)))
-    target = None
-    for ifa in in_dev.ifa_list if in_dev is not None else []:
-        if ifa.local != req.local:
-            continue
-        if req.label is not None and ifa.label != req.label:
-            continue
-        if (req.plen_given or req.peer is not None):
-            addr = req.peer if req.peer is not None else req.local
-            plen = req.peer_plen if req.peer is not None else req.plen
-            if plen != ifa.prefixlen or not ifa.match(addr):
-                continue
-        target = ifa
-        break
-    if target is None or in_dev is None:
-        raise ToolExit(2, "Error: ipv4: Address not found.")
-    devinet.delete_ifa(in_dev, target)
+    try:
+        devinet.inet_rtm_deladdr(
+            dev, req.local, label=req.label,
+            prefixlen=None if wildcard else (req.peer_plen if req.peer is not None else req.plen),
+            address=None if wildcard else (req.peer if req.peer is not None else req.local))
+    except KernelError as exc:
+        rtnl_error(exc)
     return 0
 
 
@@ -418,15 +401,13 @@ def _show_json(proc: Proc, opts: IpOpts, devs: list[NetDevice], flt: AddrFilter,
 
 
 def addr_flush(proc: Proc, opts: IpOpts, argv: list[str]) -> int:
+    """Dump, then one RTM_DELADDR per matching address (until none is left:
+    deleting a primary may take or promote its secondaries)."""
     if not argv:
         raise ToolExit(1, "Flush requires arguments.")
     flt = parse_filter(argv)
     for dev in _devices(proc, flt):
-        in_dev = dev.ip_ptr
-        while in_dev is not None:
-            victim = next((a for a in in_dev.ifa_list if flt.accepts(a)), None)
-            if victim is None:
-                break
-            devinet.delete_ifa(in_dev, victim)
-            in_dev = dev.ip_ptr
+        while (victim := next(iter(_addrs(dev, flt)), None)) is not None:
+            devinet.inet_rtm_deladdr(dev, victim.local, prefixlen=victim.prefixlen,
+                                     address=victim.address, label=victim.label)
     return 0
