@@ -272,3 +272,47 @@ def test_deleting_port_releases_it(k: Kernel) -> None:
     assert isinstance(br, Bridge)
     assert [d.name for d in br.ports] == ["p0"]
     assert link(k, "br0")["address"] == "02:00:00:00:00:20"
+
+
+def _info(k: Kernel, ns: str, dev: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(k.cmd(f"ip -n {ns} -d -j link show {dev}").stdout)[0]
+    return data["linkinfo"]["info_data"]  # type: ignore[no-any-return]
+
+
+def test_bridge_options_as_the_kernel_printed_them() -> None:
+    """Values from the kernel's `ip -d -j link show` after the same commands
+    (gc_timer runs there, so this is pinned here rather than in a scenario)."""
+    k = Kernel()
+    k.cmd("ip netns add bo")
+    res = k.cmd("ip -n bo link add br0 address 02:00:00:00:0d:01 type bridge "
+                "forward_delay 400 ageing_time 1000 priority 7 mcast_snooping 0")
+    assert res.rc == 0, res.stderr
+    assert k.cmd("ip -n bo link set br0 type bridge hello_time 300 max_age 1000 "
+                 "group_fwd_mask 8").rc == 0
+    info = _info(k, "bo", "br0")
+    assert {key: info[key] for key in ("forward_delay", "hello_time", "max_age",
+                                       "ageing_time", "stp_state", "priority",
+                                       "mcast_snooping", "bridge_id", "root_id",
+                                       "group_fwd_mask")} == {
+        "forward_delay": 400, "hello_time": 300, "max_age": 1000, "ageing_time": 1000,
+        "stp_state": 0, "priority": 7, "mcast_snooping": 0,
+        "bridge_id": "0007.2:0:0:0:d:1", "root_id": "0007.2:0:0:0:d:1",
+        "group_fwd_mask": "0x8"}
+    text = k.cmd("ip -n bo -d link show br0").stdout
+    assert "bridge forward_delay 400 hello_time 300 max_age 1000 ageing_time 1000 " \
+           "stp_state 0 priority 7 vlan_filtering 0 bridge_id 0007.2:0:0:0:d:1 " in text
+    assert "group_fwd_mask 0x8 group_address 01:80:c2:00:00:00 mcast_snooping 0 " in text
+
+
+def test_stp_and_vlan_filtering_are_refused_not_ignored() -> None:
+    k = Kernel()
+    k.cmd("ip netns add bo")
+    k.cmd("ip -n bo link add br0 type bridge")
+    before = _info(k, "bo", "br0")
+    for opt, what in (("stp_state 1", "STP"), ("vlan_filtering 1", "VLAN filtering"),
+                      ("hello_time 300 stp_state 1", "STP")):
+        res = k.cmd(f"ip -n bo link set br0 type bridge {opt}")
+        assert (res.rc, res.stderr) == (2, f"Error: usernet does not implement {what} yet.\n")
+    assert _info(k, "bo", "br0") == before  # nothing applied, not even hello_time
+    res = k.cmd("ip -n bo link add br1 type bridge stp_state 1")
+    assert res.rc == 2 and "br1" not in k.cmd("ip -n bo link").stdout

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
 from .addr_lists import dev_mc_add, dev_mc_del
+from .bridge_opts import DEFAULTS as BRIDGE_DEFAULTS
+from .bridge_opts import check_bridge_opts
 from .core import (
     NETDEV_CHANGE,
     NETDEV_CHANGEADDR,
@@ -59,7 +61,8 @@ class FdbEntry:
 class BridgePort:
     """``struct net_bridge_port``: a device's membership in a bridge."""
 
-    __slots__ = ("br", "dev", "fdb", "own", "path_cost", "port_no", "priority", "state")
+    __slots__ = ("br", "designated_mac", "designated_prio", "dev", "fdb", "own", "path_cost",
+                 "port_no", "priority", "state")
 
     def __init__(self, br: Bridge, dev: NetDevice, port_no: int) -> None:
         self.br = br
@@ -70,6 +73,13 @@ class BridgePort:
         self.state = BR_STATE_DISABLED
         self.fdb: list[FdbEntry] = []  # entries added with `bridge fdb add ... master`
         self.own = br.fdb_entry(dev.dev_addr, FDB_PERMANENT)  # br_fdb_insert of its MAC
+        self.become_designated()
+
+    def become_designated(self) -> None:
+        """br_become_designated_port: the port's designated bridge (and root,
+        without STP) is the bridge's id as it is now."""
+        self.designated_prio = self.br.opt("priority")
+        self.designated_mac = self.br.dev_addr
 
     def fdb_entries(self) -> list[FdbEntry]:
         """The port's entries as a dump lists them: newest first."""
@@ -97,7 +107,7 @@ class BridgePort:
 
 
 class Bridge(NetDevice):
-    __slots__ = ("fdb_seq", "mtu_set_by_user", "ports")
+    __slots__ = ("fdb_seq", "mtu_set_by_user", "opts", "ports")
     kind = "bridge"
     netns_immutable = True  # br_dev_setup: a bridge is netns-local
 
@@ -105,7 +115,34 @@ class Bridge(NetDevice):
         super().__init__(name, dev_addr, addr_assign_type)
         self.ports: dict[NetDevice, BridgePort] = {}
         self.fdb_seq = 0
+        self.opts: dict[str, int] | None = None  # IFLA_BR_* set by hand; None: defaults
         self.mtu_set_by_user = False
+
+    def opt(self, key: str) -> int:
+        """An IFLA_BR_* value by its JSON key (bridge_opts.BRIDGE_OPTIONS)."""
+        if self.opts is not None and key in self.opts:
+            return self.opts[key]
+        return BRIDGE_DEFAULTS[key]
+
+    def changelink(self, opts: dict[str, int]) -> None:
+        """br_changelink: validate everything, then apply."""
+        check_bridge_opts(opts)
+        if opts:
+            self.opts = {**(self.opts or {}), **opts}
+        if "priority" in opts:  # br_stp_set_bridge_priority: enabled ports follow
+            for port in self.ports.values():
+                if port.state != BR_STATE_DISABLED:
+                    port.designated_prio = opts["priority"]
+
+    def change_bridge_id(self, addr: bytes) -> None:
+        """br_stp_change_bridge_id: ports designated by the old id follow the MAC."""
+        old, self.dev_addr = self.dev_addr, addr
+        for port in self.ports.values():
+            if port.designated_mac == old:
+                port.designated_mac = addr
+
+    def ndo_set_mac_address(self, addr: bytes) -> None:
+        self.change_bridge_id(addr)
 
     def fdb_entry(self, mac: bytes, state: int) -> FdbEntry:
         self.fdb_seq += 1
@@ -158,6 +195,7 @@ class Bridge(NetDevice):
     # -- port state (no STP: enabled ports forward at once) -----------------------
 
     def enable_port(self, port: BridgePort) -> None:
+        port.become_designated()  # br_init_port
         port.state = BR_STATE_BLOCKING
         self.port_state_selection()
 
@@ -229,7 +267,7 @@ class Bridge(NetDevice):
                 addr = dev.dev_addr
         if addr == self.dev_addr:
             return False
-        self.dev_addr = addr
+        self.change_bridge_id(addr)
         return True
 
     def mtu_auto_adjust(self) -> None:

@@ -188,7 +188,7 @@ def dev_set_mac_address(dev: NetDevice, addr: bytes) -> None:
     from .netdevice import NET_ADDR_SET
 
     check_mac(dev, addr)
-    dev.dev_addr = addr
+    dev.ndo_set_mac_address(addr)
     dev.addr_assign_type = NET_ADDR_SET
     call_netdevice_notifiers(NETDEV_CHANGEADDR, dev)
 

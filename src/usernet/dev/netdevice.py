@@ -160,6 +160,9 @@ class NetDevice:
     def ndo_stop(self) -> None:
         """Driver stop (after IFF_UP is cleared)."""
 
+    def ndo_set_mac_address(self, addr: bytes) -> None:
+        self.dev_addr = addr
+
     def dellink(self, batch: list[NetDevice]) -> None:
         """Queue this device (and what dies with it) for unregistration."""
         batch.append(self)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import KernelError
 from . import core
 from .bridge import Bridge, check_enslave, enslave, release
+from .bridge_opts import check_bridge_opts
 from .dummy import Dummy
 from .netdevice import BROADCAST_MAC, IFF_UP, NET_ADDR_RANDOM, NET_ADDR_SET, NetDevice
 from .veth import Veth
@@ -40,7 +41,7 @@ class LinkAttrs:
     group: int | None = None
     kind: str | None = None
     peer: LinkAttrs | None = None  # veth's VETH_INFO_PEER
-    extra: dict[str, object] = field(default_factory=dict)
+    kind_data: dict[str, int] = field(default_factory=dict)  # IFLA_INFO_DATA (bridge)
 
 
 Factory = Callable[[str, bytes, int], NetDevice]
@@ -97,9 +98,12 @@ def newlink(net: Net, attrs: LinkAttrs) -> NetDevice:
         return _newlink_veth(link_net, attrs)
     name = _pick_name(link_net, attrs.name, kind, set())
     core.check_new_name(link_net, name)
+    _check_kind_data(kind, attrs.kind_data)
     mac, assign = _alloc_mac(link_net, attrs)
     dev = factory(name, mac, assign)
     _check_attrs(dev, attrs)
+    if isinstance(dev, Bridge):
+        dev.changelink(attrs.kind_data)
     if attrs.master is not None:
         check_enslave(dev, attrs.master)
     _apply_new(dev, attrs)
@@ -151,8 +155,20 @@ def _configure(dev: NetDevice, attrs: LinkAttrs) -> None:
         enslave(dev, attrs.master)
 
 
+def _check_kind_data(kind: str, data: dict[str, int]) -> None:
+    if kind == "bridge":
+        check_bridge_opts(data)
+    elif data:
+        raise KernelError(errno.EOPNOTSUPP)
+
+
 def check_setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
     """Everything do_setlink would refuse, checked before any change."""
+    if attrs.kind is not None:
+        # `ip link set DEV type KIND ...`: changelink of the device's own kind only
+        if attrs.kind != dev.kind:
+            raise KernelError(errno.EOPNOTSUPP)
+        _check_kind_data(attrs.kind, attrs.kind_data)
     target = attrs.net or dev.net
     if attrs.net is not None:
         core.check_change_net_namespace(dev, attrs.net)
@@ -174,6 +190,8 @@ def setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
     """``ip link set``: do_setlink's order -- namespace, address, MTU, name,
     flags, then master."""
     check_setlink(dev, attrs)
+    if isinstance(dev, Bridge) and attrs.kind_data:
+        dev.changelink(attrs.kind_data)
     if attrs.net is not None:
         core.dev_change_net_namespace(dev, attrs.net)
     if attrs.address is not None:

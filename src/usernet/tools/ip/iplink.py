@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...dev import core as devcore
+from ...dev.bridge_opts import BRIDGE_OPTIONS, NOT_IMPLEMENTED
 from ...dev.rtnl_link import LINK_KINDS, LinkAttrs, newlink, setlink
 from ...errors import KernelError
 from .. import Proc, ToolExit
@@ -12,6 +13,7 @@ from .linkfmt import brief_link, flag_list, link_json, link_text
 from .utils import (
     Args,
     IpOpts,
+    c_get_unsigned,
     duparg,
     duparg2,
     get_unsigned,
@@ -177,7 +179,7 @@ def link_add(proc: Proc, argv: list[str]) -> int:
     if attrs.kind == "veth" and args:
         attrs.peer = _parse_veth_peer(proc, args)
     elif attrs.kind == "bridge":
-        _parse_bridge_opts(args)
+        attrs.kind_data = parse_bridge_opts(args)
     if args:
         invarg("unknown argument", args.peek())
     if attrs.kind not in LINK_KINDS:
@@ -203,21 +205,42 @@ def _parse_veth_peer(proc: Proc, args: Args) -> LinkAttrs:
     return peer
 
 
-def _parse_bridge_opts(args: Args) -> None:
-    """Bridge options are accepted with their value (no STP in usernet)."""
+BRIDGE_USAGE = "Usage: ... bridge [ fdb_flush ]\n" + "".join(
+    f"\t\t  [ {name} {name.upper()} ]\n" for name in (*BRIDGE_OPTIONS, *NOT_IMPLEMENTED))
+
+
+def parse_bridge_opts(args: Args) -> dict[str, int]:
+    """iplink_bridge.c bridge_parse_opt: option values by their JSON key."""
+    data: dict[str, int] = {}
     while args:
-        args.pop()
-        args.next_arg()
+        word = args.pop()
+        if word == "fdb_flush":
+            continue  # flushes learned entries: there are none before the data path
+        if word in NOT_IMPLEMENTED:
+            data[word] = 1 if args.next_arg() else 0  # the kernel says what it lacks
+            continue
+        spec = BRIDGE_OPTIONS.get(word)
+        if spec is None:
+            if matches(word, "help"):
+                raise ToolExit(255, BRIDGE_USAGE)
+            raise ToolExit(1, f'bridge: unknown command "{word}"?\n{BRIDGE_USAGE}')
+        key, _, bits = spec
+        data[key] = next_value(args, f"invalid {word}", _bounded, bits)
+    return data
+
+
+def _bounded(text: str, bits: int) -> int | None:
+    return c_get_unsigned(text, 0, bits)  # get_u8/u16/u32/u64
 
 
 def link_set(proc: Proc, argv: list[str]) -> int:
     args = Args(argv)
     attrs = LinkAttrs()
     dev_name = parse_link_args(proc, args, attrs, creating=False)
-    if attrs.kind is not None:
-        # `type` on set only names the kind's own attributes; none are settable here.
-        while args:
-            args.pop()
+    if attrs.kind == "bridge":
+        attrs.kind_data = parse_bridge_opts(args)
+    elif args:
+        invarg("unknown argument", args.peek())
     if dev_name is None:
         raise ToolExit(255, 'Not enough information: "dev" argument is required.')
     dev = proc.net.dev_get_by_name(dev_name)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ...dev.bridge import BR_STATE_NAMES, Bridge, BridgePort
+from ...dev.bridge_opts import BRIDGE_OPTIONS
 from ...dev.netdevice import (
     IFF_ALLMULTI,
     IFF_AUTOMEDIA,
@@ -142,54 +143,39 @@ def _details_json(dev: NetDevice) -> dict[str, Any]:
 
 
 def bridge_id(br: Bridge) -> str:
-    return "8000." + ":".join(f"{b:x}" for b in br.dev_addr)
+    return _id_text(br.opt("priority"), br.dev_addr)
 
 
-BRIDGE_STATIC = (
-    ("forward_delay", 1500), ("hello_time", 200), ("max_age", 2000), ("ageing_time", 30000),
-    ("stp_state", 0), ("priority", 32768), ("vlan_filtering", 0),
-)
-BRIDGE_TAIL = (
-    ("mcast_snooping", "mcast_snooping", 1), ("no_linklocal_learn", "no_linklocal_learn", 0),
-    ("mcast_vlan_snooping", "mcast_vlan_snooping", 0), ("mcast_router", "mcast_router", 1),
-    ("mcast_query_use_ifaddr", "mcast_query_use_ifaddr", 0),
-    ("mcast_querier", "mcast_querier", 0),
-    ("mcast_hash_elasticity", "mcast_hash_elasticity", 16),
-    ("mcast_hash_max", "mcast_hash_max", 4096),
-    ("mcast_last_member_cnt", "mcast_last_member_count", 2),
-    ("mcast_startup_query_cnt", "mcast_startup_query_count", 2),
-    ("mcast_last_member_intvl", "mcast_last_member_interval", 100),
-    ("mcast_membership_intvl", "mcast_membership_interval", 26000),
-    ("mcast_querier_intvl", "mcast_querier_interval", 25500),
-    ("mcast_query_intvl", "mcast_query_interval", 12500),
-    ("mcast_query_response_intvl", "mcast_query_response_interval", 1000),
-    ("mcast_startup_query_intvl", "mcast_startup_query_interval", 3124),
-    ("mcast_stats_enabled", "mcast_stats_enabled", 0),
-    ("mcast_igmp_version", "mcast_igmp_version", 2),
-    ("mcast_mld_version", "mcast_mld_version", 1),
-    ("nf_call_iptables", "nf_call_iptables", 0), ("nf_call_ip6tables", "nf_call_ip6tables", 0),
-    ("nf_call_arptables", "nf_call_arptables", 0),
-)
+def _id_text(prio: int, mac: bytes) -> str:
+    """PRIO.MAC as iproute2 prints a bridge id (the MAC without leading zeros)."""
+    return f"{prio:04x}." + ":".join(f"{b:x}" for b in mac)
+
+
+_FIRST = 7  # forward_delay .. vlan_filtering come before the id and timers
 
 
 def _bridge_data(br: Bridge) -> list[tuple[str, str, Any]]:
     """(json key, text key, value) in iproute2's order."""
+    opts = [(key, name, br.opt(key)) for name, (key, _, _) in BRIDGE_OPTIONS.items()]
     bid = bridge_id(br)
-    rows: list[tuple[str, str, Any]] = [(k, k, v) for k, v in BRIDGE_STATIC]
-    rows += [("bridge_id", "bridge_id", bid), ("root_id", "designated_root", bid),
-             ("root_port", "root_port", 0), ("root_path_cost", "root_path_cost", 0),
-             ("topology_change", "topology_change", 0),
-             ("topology_change_detected", "topology_change_detected", 0),
-             ("hello_timer", "hello_timer", 0.0), ("tcn_timer", "tcn_timer", 0.0),
-             ("topology_change_timer", "topology_change_timer", 0.0),
-             ("gc_timer", "gc_timer", 0.0), ("group_fwd_mask", "group_fwd_mask", "0"),
-             ("group_addr", "group_address", "01:80:c2:00:00:00")]
-    rows += list(BRIDGE_TAIL)
-    return rows
+    mask = br.opt("group_fwd_mask")
+    return [
+        *opts[:_FIRST],
+        ("bridge_id", "bridge_id", bid), ("root_id", "designated_root", bid),
+        ("root_port", "root_port", 0), ("root_path_cost", "root_path_cost", 0),
+        ("topology_change", "topology_change", 0),
+        ("topology_change_detected", "topology_change_detected", 0),
+        ("hello_timer", "hello_timer", 0.0), ("tcn_timer", "tcn_timer", 0.0),
+        ("topology_change_timer", "topology_change_timer", 0.0),
+        ("gc_timer", "gc_timer", 0.0),
+        ("group_fwd_mask", "group_fwd_mask", f"0x{mask:x}" if mask else "0"),
+        ("group_addr", "group_address", "01:80:c2:00:00:00"),
+        *[o for o in opts[_FIRST:] if o[0] != "group_fwd_mask"],
+    ]
 
 
 def _port_data(port: BridgePort) -> list[tuple[str, str, Any]]:
-    bid = bridge_id(port.br)
+    bid = _id_text(port.designated_prio, port.designated_mac)
     return [
         ("state", "state", BR_STATE_NAMES[port.state]), ("priority", "priority", port.priority),
         ("cost", "cost", port.path_cost), ("hairpin", "hairpin", False),
