@@ -157,3 +157,16 @@ def test_dummy_name_clash() -> None:
     assert res.rc == 2
     assert res.stderr == "RTNETLINK answers: File exists\n"
     assert [x["ifname"] for x in json.loads(ok(k, "ip -j link show"))] == ["lo", "d0"]
+
+
+def test_dummy_carrier_can_be_set_from_userspace() -> None:
+    """drivers/net/dummy.c has ndo_change_carrier; a veth does not (c066)."""
+    k = Kernel()
+    assert k.cmd("ip link add d0 type dummy").rc == 0
+    assert k.cmd("ip link set d0 up").rc == 0
+    assert k.cmd("ip link set d0 carrier off").rc == 0
+    line = k.cmd("ip link show d0").stdout.splitlines()[0]
+    assert "<NO-CARRIER,BROADCAST,NOARP,UP>" in line and "state DOWN" in line
+    assert k.cmd("ip link set d0 carrier on").rc == 0
+    line = k.cmd("ip link show d0").stdout.splitlines()[0]
+    assert "<BROADCAST,NOARP,UP,LOWER_UP>" in line and "state UP" in line

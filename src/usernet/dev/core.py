@@ -19,9 +19,23 @@ from typing import TYPE_CHECKING
 
 from ..errors import KernelError, einval
 from .netdevice import (
+    IF_LINK_MODE_DORMANT,
+    IF_LINK_MODE_TESTING,
+    IF_OPER_DORMANT,
     IF_OPER_DOWN,
     IF_OPER_LOWERLAYERDOWN,
+    IF_OPER_TESTING,
+    IF_OPER_UNKNOWN,
     IF_OPER_UP,
+    IFF_ALLMULTI,
+    IFF_AUTOMEDIA,
+    IFF_DEBUG,
+    IFF_DYNAMIC,
+    IFF_MULTICAST,
+    IFF_NOARP,
+    IFF_NOTRAILERS,
+    IFF_PORTSEL,
+    IFF_PROMISC,
     IFF_UP,
     NETREG_REGISTERED,
     NETREG_UNREGISTERED,
@@ -79,7 +93,7 @@ def register_netdevice(net: Net, dev: NetDevice, ifindex: int = 0) -> None:
     Callers validate first (:func:`check_new_name`); this cannot fail halfway.
     """
     if ifindex and ifindex in net.dev_by_index:
-        raise KernelError(errno.EBUSY)
+        raise KernelError(errno.EEXIST)  # dev_index_reserve: -EBUSY, reported as -EEXIST
     dev.net = net
     dev.ifindex = ifindex or net.alloc_ifindex()
     net.dev_by_name[dev.name] = dev
@@ -283,13 +297,54 @@ def default_operstate(dev: NetDevice) -> int:
     return IF_OPER_LOWERLAYERDOWN
 
 
+def rfc2863_policy(dev: NetDevice) -> int:
+    """The state linkwatch settles on: an up link reads DORMANT or TESTING
+    when its link mode says so."""
+    operstate = default_operstate(dev)
+    if operstate == dev.operstate or operstate != IF_OPER_UP:
+        return operstate
+    if dev.link_mode == IF_LINK_MODE_DORMANT:
+        return IF_OPER_DORMANT
+    if dev.link_mode == IF_LINK_MODE_TESTING:
+        return IF_OPER_TESTING
+    return operstate
+
+
+def set_operstate(dev: NetDevice, transition: int) -> None:
+    """IFLA_OPERSTATE from userspace (a supplicant): up, dormant or testing."""
+    operstate = dev.operstate
+    if transition == IF_OPER_UP:
+        if operstate in (IF_OPER_DORMANT, IF_OPER_TESTING, IF_OPER_UNKNOWN):
+            operstate = IF_OPER_UP
+    elif transition in (IF_OPER_DORMANT, IF_OPER_TESTING) and dev.oper_up():
+        operstate = transition
+    dev.operstate = operstate
+
+
+# Flags userspace may change with ip link set (dev_change_flags), besides UP.
+IFF_USER_CHANGEABLE = (IFF_DEBUG | IFF_NOTRAILERS | IFF_NOARP | IFF_DYNAMIC | IFF_MULTICAST
+                       | IFF_PORTSEL | IFF_AUTOMEDIA | IFF_PROMISC | IFF_ALLMULTI)
+
+
+def dev_change_flags(dev: NetDevice, flags: int, change: int) -> None:
+    """The flag bits of ``change`` take their value from ``flags``; up/down opens
+    or closes the device."""
+    keep = dev.flags & ~(change & IFF_USER_CHANGEABLE)
+    dev.flags = keep | (flags & change & IFF_USER_CHANGEABLE)
+    if change & IFF_UP:
+        if flags & IFF_UP:
+            dev_open(dev)
+        else:
+            dev_close(dev)
+
+
 def linkwatch_run(pending: dict[NetDevice, None]) -> None:
     while pending:
         dev = next(iter(pending))
         del pending[dev]
         if dev.reg_state != NETREG_REGISTERED:
             continue
-        dev.operstate = default_operstate(dev)
+        dev.operstate = rfc2863_policy(dev)
         if dev.flags & IFF_UP:
             call_netdevice_notifiers(NETDEV_CHANGE, dev)
             rtmsg_ifinfo(dev)

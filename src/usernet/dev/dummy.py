@@ -17,6 +17,12 @@ class Dummy(NetDevice):
     min_mtu = 0
     max_mtu = 0
     iff_base = IFF_BROADCAST | IFF_NOARP
+    can_change_carrier = True
+
+    def ndo_change_carrier(self, on: bool) -> None:
+        from .core import netif_carrier_off, netif_carrier_on
+
+        (netif_carrier_on if on else netif_carrier_off)(self)
 
     def linkinfo(self) -> dict[str, Any] | None:
         return {"info_kind": "dummy"}

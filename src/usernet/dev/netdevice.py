@@ -47,6 +47,12 @@ IF_OPER_DORMANT = 5
 IF_OPER_UP = 6
 OPERSTATE_NAMES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 
+# link modes (IF_LINK_MODE_*): "mode dormant" makes an up link DORMANT (RFC 2863)
+IF_LINK_MODE_DEFAULT = 0
+IF_LINK_MODE_DORMANT = 1
+IF_LINK_MODE_TESTING = 2
+LINK_MODE_NAMES = ("DEFAULT", "DORMANT", "TESTING")
+
 # addr_assign_type
 NET_ADDR_PERM = 0
 NET_ADDR_RANDOM = 1
@@ -75,6 +81,7 @@ class NetDevice:
     netns_refund = False  # physical devices go back to init_net when a namespace dies
     iff_base = IFF_BROADCAST | IFF_MULTICAST
     num_queues = 1
+    can_change_carrier = False  # ndo_change_carrier: userspace may set carrier
 
     __slots__ = (
         "__weakref__",
@@ -84,9 +91,11 @@ class NetDevice:
         "dev_addr",
         "flags",
         "group",
+        "ifalias",
         "ifindex",
         "ip_ptr",
         "ipv6_disabled",
+        "link_mode",
         "ll_mac",
         "master",
         "mc",
@@ -95,6 +104,7 @@ class NetDevice:
         "net",
         "operstate",
         "qdisc",
+        "queues",
         "reg_state",
         "rx_handler",
         "stats",
@@ -124,6 +134,9 @@ class NetDevice:
         self.mc: list[bytes] | None = None  # dev->mc: multicast groups joined, in order
         self.ll_mac: bytes | None = None  # the MAC IPv6's link-local was made from, if any
         self.ipv6_disabled = False  # net.ipv6.conf.DEV.disable_ipv6
+        self.ifalias: str | None = None  # `ip link set DEV alias TEXT`
+        self.link_mode = IF_LINK_MODE_DEFAULT
+        self.queues: tuple[int, int] | None = None  # (tx, rx) when not num_queues
         self.reg_state = NETREG_UNINITIALIZED
 
     # -- state as netlink reports it ---------------------------------------------
@@ -162,6 +175,19 @@ class NetDevice:
 
     def ndo_set_mac_address(self, addr: bytes) -> None:
         self.dev_addr = addr
+
+    def ndo_change_carrier(self, on: bool) -> None:
+        """IFLA_CARRIER, for kinds with ``can_change_carrier`` (dummy)."""
+
+    def num_tx_rx_queues(self) -> tuple[int, int]:
+        return self.queues or (self.num_queues, self.num_queues)
+
+    def promiscuity(self) -> int:
+        """dev->promiscuity: the user's request plus a bridge port's."""
+        return bool(self.flags & IFF_PROMISC) + (self.master is not None)
+
+    def allmulti(self) -> int:
+        return bool(self.flags & IFF_ALLMULTI) + (self.master is not None)
 
     def dellink(self, batch: list[NetDevice]) -> None:
         """Queue this device (and what dies with it) for unregistration."""

@@ -42,6 +42,14 @@ class LinkAttrs:
     kind: str | None = None
     peer: LinkAttrs | None = None  # veth's VETH_INFO_PEER
     kind_data: dict[str, int] = field(default_factory=dict)  # IFLA_INFO_DATA (bridge)
+    flags: int = 0  # ifi_flags for the bits in ``change`` (arp, multicast, promisc, ...)
+    change: int = 0
+    alias: str | None = None  # IFLA_IFALIAS; "" removes it
+    carrier: bool | None = None  # IFLA_CARRIER
+    ifindex: int = 0  # ifi_index asked for at creation
+    queues: tuple[int, int] | None = None  # IFLA_NUM_TX_QUEUES / IFLA_NUM_RX_QUEUES
+    link_mode: int | None = None  # IFLA_LINKMODE
+    operstate: int | None = None  # IFLA_OPERSTATE
 
 
 Factory = Callable[[str, bytes, int], NetDevice]
@@ -59,10 +67,13 @@ def _alloc_mac(net: Net, attrs: LinkAttrs) -> tuple[bytes, int]:
 
 
 def _check_attrs(dev_like: NetDevice, attrs: LinkAttrs) -> None:
+    """What a request may not do to this device (also before it exists)."""
     if attrs.mtu is not None:
         core.check_mtu(dev_like, attrs.mtu)
     if attrs.address is not None:
         core.check_mac(dev_like, attrs.address)
+    if attrs.carrier is not None and not dev_like.can_change_carrier:
+        raise KernelError(errno.EOPNOTSUPP)
 
 
 def _pick_name(net: Net, name: str | None, kind: str, taken: set[str]) -> str:
@@ -75,6 +86,7 @@ def _pick_name(net: Net, name: str | None, kind: str, taken: set[str]) -> str:
 
 
 def _apply_new(dev: NetDevice, attrs: LinkAttrs) -> None:
+    """Attributes set on a device before it is registered."""
     if attrs.mtu is not None:
         dev.mtu = attrs.mtu
         if isinstance(dev, Bridge):
@@ -85,6 +97,20 @@ def _apply_new(dev: NetDevice, attrs: LinkAttrs) -> None:
         dev.broadcast = attrs.broadcast
     if attrs.group is not None:
         dev.group = attrs.group
+    if attrs.queues is not None:  # a 0 keeps the kind's default for that direction
+        tx, rx = dev.num_tx_rx_queues()
+        dev.queues = (attrs.queues[0] or tx, attrs.queues[1] or rx)
+    if attrs.link_mode is not None:
+        dev.link_mode = attrs.link_mode
+    _apply_misc(dev, attrs)
+
+
+def _apply_misc(dev: NetDevice, attrs: LinkAttrs) -> None:
+    """Flag bits, alias and link mode: the same on creation and on set."""
+    keep = dev.flags & ~(attrs.change & core.IFF_USER_CHANGEABLE)
+    dev.flags = keep | (attrs.flags & attrs.change & core.IFF_USER_CHANGEABLE)
+    if attrs.alias is not None:
+        dev.ifalias = attrs.alias or None
 
 
 def newlink(net: Net, attrs: LinkAttrs) -> NetDevice:
@@ -106,8 +132,10 @@ def newlink(net: Net, attrs: LinkAttrs) -> NetDevice:
         dev.changelink(attrs.kind_data)
     if attrs.master is not None:
         check_enslave(dev, attrs.master)
+    if attrs.ifindex and attrs.ifindex in link_net.dev_by_index:
+        raise KernelError(errno.EEXIST)
     _apply_new(dev, attrs)
-    core.register_netdevice(link_net, dev)
+    core.register_netdevice(link_net, dev, attrs.ifindex)
     _configure(dev, attrs)
     return dev
 
@@ -136,10 +164,16 @@ def _newlink_veth(net: Net, attrs: LinkAttrs) -> NetDevice:
     _check_attrs(dev, attrs)
     if attrs.master is not None:
         check_enslave(dev, attrs.master)
+    if pattrs.ifindex and pattrs.ifindex in peer_net.dev_by_index:
+        raise KernelError(errno.EEXIST)
+    if attrs.ifindex and (attrs.ifindex in net.dev_by_index
+                          or (peer_net is net and attrs.ifindex == pattrs.ifindex)):
+        peer_net.alloc_ifindex()  # the peer was registered before the clash showed
+        raise KernelError(errno.EEXIST)
     _apply_new(peer, pattrs)
     _apply_new(dev, attrs)
-    core.register_netdevice(peer_net, peer)
-    core.register_netdevice(net, dev)
+    core.register_netdevice(peer_net, peer, pattrs.ifindex)
+    core.register_netdevice(net, dev, attrs.ifindex)
     dev.peer, peer.peer = peer, dev
     core.rtmsg_ifinfo(peer)
     core.rtmsg_ifinfo(dev)
@@ -148,11 +182,13 @@ def _newlink_veth(net: Net, attrs: LinkAttrs) -> NetDevice:
 
 
 def _configure(dev: NetDevice, attrs: LinkAttrs) -> None:
-    """rtnl_configure_link + master: flags and enslaving after registration."""
+    """rtnl_configure_link + master: up, carrier and enslaving after registration."""
     if attrs.up:
         core.dev_open(dev)
     if attrs.master is not None:
         enslave(dev, attrs.master)
+    if attrs.carrier is not None:
+        dev.ndo_change_carrier(attrs.carrier)
 
 
 def _check_kind_data(kind: str, data: dict[str, int]) -> None:
@@ -184,6 +220,8 @@ def check_setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
             raise KernelError(errno.EEXIST)
     if attrs.master is not None and attrs.master is not dev.master:
         check_enslave(dev, attrs.master)
+    if attrs.carrier is not None and not dev.can_change_carrier:
+        raise KernelError(errno.EOPNOTSUPP)
 
 
 def setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
@@ -206,6 +244,7 @@ def setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
         core.dev_change_name(dev, attrs.name)
     if attrs.broadcast is not None:
         dev.broadcast = attrs.broadcast
+    _apply_misc(dev, attrs)
     if attrs.up is True:
         core.dev_open(dev)
     elif attrs.up is False:
@@ -214,8 +253,14 @@ def setlink(dev: NetDevice, attrs: LinkAttrs) -> None:
         release(dev)
     elif attrs.master is not None:
         enslave(dev, attrs.master)
+    if attrs.carrier is not None:
+        dev.ndo_change_carrier(attrs.carrier)
     if attrs.txqlen is not None:
         dev.txqlen = attrs.txqlen
+    if attrs.operstate is not None:
+        core.set_operstate(dev, attrs.operstate)
+    if attrs.link_mode is not None:
+        dev.link_mode = attrs.link_mode  # takes effect at the next linkwatch run
 
 
 __all__ = ["BROADCAST_MAC", "IFF_UP", "LINK_KINDS", "LinkAttrs", "newlink", "setlink"]

@@ -6,6 +6,18 @@ from typing import Any
 
 from ...dev import core as devcore
 from ...dev.bridge_opts import BRIDGE_OPTIONS, NOT_IMPLEMENTED
+from ...dev.netdevice import (
+    IF_LINK_MODE_DEFAULT,
+    IF_LINK_MODE_DORMANT,
+    IF_LINK_MODE_TESTING,
+    IFF_ALLMULTI,
+    IFF_DYNAMIC,
+    IFF_MULTICAST,
+    IFF_NOARP,
+    IFF_NOTRAILERS,
+    IFF_PROMISC,
+    OPERSTATE_NAMES,
+)
 from ...dev.rtnl_link import LINK_KINDS, LinkAttrs, newlink, setlink
 from ...errors import KernelError
 from .. import Proc, ToolExit
@@ -89,8 +101,10 @@ def parse_link_args(proc: Proc, args: Args, attrs: LinkAttrs, *, creating: bool)
             attrs.up = False
         elif word == "name":
             attrs.name = _check_ifname(args.next_arg())
-        elif word == "index" or matches(word, "link"):
-            args.next_arg()
+        elif word == "index":
+            attrs.ifindex = next_value(args, 'Invalid "index" value\n', _positive_int)
+        elif matches(word, "link"):
+            args.next_arg()  # IFLA_LINK: the lower device of stacked kinds; veth has none
         elif matches(word, "address"):
             attrs.address = _parse_lladdr(proc, args.next_arg())
         elif matches(word, "broadcast") or word == "brd":
@@ -110,28 +124,43 @@ def parse_link_args(proc: Proc, args: Args, attrs: LinkAttrs, *, creating: bool)
             if attrs.net is not None:
                 duparg("netns", value)
             attrs.net = _netns(proc, value)
-        elif word in ("multicast", "allmulticast", "promisc", "trailers", "arp", "carrier"):
-            value = args.next_arg()
-            if value not in ("on", "off"):
-                invarg(f'Invalid "{word}" value\n', value)
+        elif word in FLAG_WORDS or word == "carrier":
+            on = _on_off(word, args.next_arg())
+            if word == "carrier":
+                attrs.carrier = on
+            else:
+                bit, inverted = FLAG_WORDS[word]
+                attrs.change |= bit
+                attrs.flags = attrs.flags | bit if on != inverted else attrs.flags & ~bit
         elif matches(word, "master"):
             master = next_value(args, "Device does not exist\n", proc.net.dev_get_by_name)
             attrs.master = master
         elif matches(word, "nomaster"):
             attrs.nomaster = True
         elif matches(word, "dynamic"):
-            args.next_arg()
+            on = _on_off("dynamic", args.next_arg())
+            attrs.change |= IFF_DYNAMIC
+            attrs.flags = attrs.flags | IFF_DYNAMIC if on else attrs.flags & ~IFF_DYNAMIC
         elif matches(word, "type"):
             attrs.kind = args.next_arg()
             return dev
         elif matches(word, "alias"):
-            args.next_arg()
+            attrs.alias = args.next_arg()
+            if len(attrs.alias.encode()) >= IFALIASZ:
+                invarg("alias too long\n", attrs.alias)
         elif word == "group":
             value = args.next_arg()
             attrs.group = 0 if value == "default" else _uint(value, 'Invalid "group" value\n')
-        elif word in ("numtxqueues", "numrxqueues", "gso_max_size", "gso_max_segs",
-                      "gro_max_size", "mode", "state"):
-            args.next_arg()
+        elif word in ("numtxqueues", "numrxqueues"):
+            n = next_value(args, f'Invalid "{word}" value\n', _positive_int)
+            tx, rx = attrs.queues or (0, 0)
+            attrs.queues = (n, rx) if word == "numtxqueues" else (tx, n)
+        elif word == "mode":
+            attrs.link_mode = next_value(args, "Invalid link mode\n", LINK_MODES.get)
+        elif word == "state":
+            attrs.operstate = next_value(args, "Invalid operstate\n", _operstate)
+        elif word in ("gso_max_size", "gso_max_segs", "gro_max_size"):
+            raise ToolExit(2, f'Error: usernet does not model "{word}" yet.')
         else:
             if matches(word, "help"):
                 do_iplink(proc, IpOpts(), ["help"])
@@ -141,6 +170,34 @@ def parse_link_args(proc: Proc, args: Args, attrs: LinkAttrs, *, creating: bool)
                 duparg2("dev", word)
             dev = _check_ifname(word, '"dev" not a valid ifname') if not creating else word
     return dev
+
+
+# flag keyword -> (IFF bit, whether "on" clears it)
+FLAG_WORDS = {
+    "multicast": (IFF_MULTICAST, False), "allmulticast": (IFF_ALLMULTI, False),
+    "promisc": (IFF_PROMISC, False), "trailers": (IFF_NOTRAILERS, True),
+    "arp": (IFF_NOARP, True),
+}
+LINK_MODES = {"default": IF_LINK_MODE_DEFAULT, "dormant": IF_LINK_MODE_DORMANT,
+              "testing": IF_LINK_MODE_TESTING}
+IFALIASZ = 256
+
+
+def _on_off(word: str, value: str) -> bool:
+    if value not in ("on", "off"):
+        raise ToolExit(1, f'Error: argument of "{word}" must be "on" or "off", not "{value}"')
+    return value == "on"
+
+
+def _positive_int(text: str) -> int | None:
+    value = c_get_unsigned(text, 0, 31)
+    return value if value else None
+
+
+def _operstate(text: str) -> int | None:
+    """oper_state_a2n: a state name, in any case."""
+    names = [n.lower() for n in OPERSTATE_NAMES]
+    return names.index(text.lower()) if text.lower() in names else None
 
 
 def _uint(text: str, msg: str) -> int:

@@ -27,6 +27,7 @@ from ...dev.netdevice import (
     IFF_RUNNING,
     IFF_SLAVE,
     IFF_UP,
+    LINK_MODE_NAMES,
     OPERSTATE_NAMES,
     NetDevice,
 )
@@ -99,7 +100,7 @@ def link_json(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
         d["master"] = dev.master.name
     d["operstate"] = OPERSTATE_NAMES[dev.reported_operstate()]
     if not addr_view:
-        d["linkmode"] = "DEFAULT"
+        d["linkmode"] = LINK_MODE_NAMES[dev.link_mode]
     d["group"] = "default" if dev.group == 0 else str(dev.group)
     d["txqlen"] = dev.txqlen
     d["link_type"] = dev.link_type
@@ -109,17 +110,11 @@ def link_json(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
         d["link_netnsid"] = nsid
     if details:
         d.update(_details_json(dev))
+    if dev.ifalias is not None and (details or not addr_view):
+        d["ifalias"] = dev.ifalias
     if stats:
         d["stats64"] = stats_json(dev)
     return d
-
-
-def _promisc(dev: NetDevice) -> int:
-    return 1 if dev.master is not None else 0
-
-
-def _queues(dev: NetDevice) -> int:
-    return dev.num_queues
 
 
 def _tso_max(dev: NetDevice) -> int:
@@ -128,15 +123,15 @@ def _tso_max(dev: NetDevice) -> int:
 
 def _details_json(dev: NetDevice) -> dict[str, Any]:
     d: dict[str, Any] = {
-        "promiscuity": _promisc(dev), "allmulti": _promisc(dev),
+        "promiscuity": dev.promiscuity(), "allmulti": dev.allmulti(),
         "min_mtu": dev.min_mtu, "max_mtu": dev.max_mtu,
     }
     info = linkinfo_json(dev)
     if info:
         d["linkinfo"] = info
     d.update({
-        "inet6_addr_gen_mode": "eui64", "num_tx_queues": _queues(dev),
-        "num_rx_queues": _queues(dev), "gso_max_size": 65536, "gso_max_segs": 65535,
+        "inet6_addr_gen_mode": "eui64", "num_tx_queues": dev.num_tx_rx_queues()[0],
+        "num_rx_queues": dev.num_tx_rx_queues()[1], "gso_max_size": 65536, "gso_max_segs": 65535,
         "tso_max_size": _tso_max(dev), "tso_max_segs": 65535, "gro_max_size": 65536,
     })
     return d
@@ -223,7 +218,7 @@ def _text_value(key: str, value: Any) -> str:
 
 
 def details_text(dev: NetDevice) -> str:
-    out = (f" promiscuity {_promisc(dev)}  allmulti {_promisc(dev)} minmtu {dev.min_mtu} "
+    out = (f" promiscuity {dev.promiscuity()}  allmulti {dev.allmulti()} minmtu {dev.min_mtu} "
            f"maxmtu {dev.max_mtu} ")
     info = dev.linkinfo()
     port = dev.rx_handler if isinstance(dev.rx_handler, BridgePort) else None
@@ -234,8 +229,8 @@ def details_text(dev: NetDevice) -> str:
     if port is not None:
         out += "\n    bridge_slave " + "".join(_text_value(t, v) + " " for _, t, v in
                                                _port_data(port))
-    q = _queues(dev)
-    out += (f"addrgenmode eui64 numtxqueues {q} numrxqueues {q} gso_max_size 65536 "
+    tx, rx = dev.num_tx_rx_queues()
+    out += (f"addrgenmode eui64 numtxqueues {tx} numrxqueues {rx} gso_max_size 65536 "
             f"gso_max_segs 65535 tso_max_size {_tso_max(dev)} tso_max_segs 65535 "
             "gro_max_size 65536 ")
     return out
@@ -258,7 +253,7 @@ def link_text(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
     flags = ",".join(flag_list(dev, viewer))
     master = f" master {dev.master.name}" if dev.master is not None else ""
     oper = OPERSTATE_NAMES[dev.reported_operstate()]
-    mode = "" if addr_view else " mode DEFAULT"
+    mode = "" if addr_view else f" mode {LINK_MODE_NAMES[dev.link_mode]}"
     group = "default" if dev.group == 0 else str(dev.group)
     qlen = f" qlen {dev.txqlen}" if dev.txqlen else ""
     head = (f"{dev.ifindex}: {dev.name}{suffix}: <{flags}> mtu {dev.mtu} qdisc {dev.qdisc}"
@@ -270,6 +265,8 @@ def link_text(dev: NetDevice, viewer: Net, *, addr_view: bool = False,
     if details:
         line2 += details_text(dev)
     text = head + sep + line2
+    if dev.ifalias is not None and (details or not addr_view):
+        text += f"{sep}    alias {dev.ifalias}"
     if stats:
         text += stats_text(dev, sep)
     return text + "\n"
