@@ -159,16 +159,21 @@ def _modify_word2(req: _RuleReq, word: str, args: Args) -> None:
             invarg('Invalid "suppress_ifgroup" value\n', value)
         rule.suppress_ifgroup = group
     elif word in ("dev", "iif", "oif"):
-        value = args.next_arg()
-        if not _valid_ifname(value):
-            what = '"oif"' if word == "oif" else '"iif"/"dev"'
-            invarg(f"{what} not a valid ifname", value)
         if word == "oif":
-            rule.oifname = value
+            rule.oifname = _ifname_arg(word, args)
         else:
-            rule.iifname = value
+            rule.iifname = _ifname_arg(word, args)
     else:
         _modify_word3(req, word, args)
+
+
+def _ifname_arg(word: str, args: Args) -> str:
+    """The device name after dev/iif/oif (it need not exist: rules can be detached)."""
+    value = args.next_arg()
+    if not _valid_ifname(value):
+        what = '"oif"' if word == "oif" else '"iif"/"dev"'
+        invarg(f"{what} not a valid ifname", value)
+    return value
 
 
 def _modify_word3(req: _RuleReq, word: str, args: Args) -> None:
@@ -298,14 +303,10 @@ def _filter_word(opts: IpOpts, filt: _RuleFilter, word: str, args: Args) -> None
         _fwmark(rule, args.next_arg())
         filt.fwmark, filt.fwmask = rule.fwmark, rule.fwmask
     elif word in ("dev", "iif", "oif"):
-        value = args.next_arg()
-        if not _valid_ifname(value):
-            what = '"oif"' if word == "oif" else '"iif"/"dev"'
-            invarg(f"{what} not a valid ifname", value)
         if word == "oif":
-            filt.oif = value
+            filt.oif = _ifname_arg(word, args)
         else:
-            filt.iif = value
+            filt.iif = _ifname_arg(word, args)
     elif matches(word, "lookup") or matches(word, "table"):
         tid = next_value(args, "table id value is invalid\n", table_a2n)
         filt.table = tid
