@@ -25,6 +25,7 @@ from .ipv4.devinet import InetaddrNotifier
 from .ipv4.neighbour import NeighTable
 from .net import NET_DEAD, NET_DYING, Net
 from .pernet import PernetOperations, PernetRegistry
+from .sched import Scheduler
 from .sysctl import sysctl_register
 from .task import Task, current_task, task_context
 
@@ -36,8 +37,12 @@ class Kernel:
     """An emulated Linux kernel.  ``Kernel()`` boots with ``init_net`` holding
     only ``lo``, DOWN, as a fresh ``unshare -n`` shows."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, link_delay_ns: int = 10_000) -> None:
         self.rng = random.Random(seed)
+        self.sched = Scheduler()
+        # One-way propagation delay of a veth link: RTTs are realistic and
+        # stable in virtual time (0 is allowed).
+        self.link_delay_ns = link_delay_ns
         self.pernet = PernetRegistry(self)
         self.nets: dict[int, Net] = {}
         self.netdev_chain: list[devcore.Notifier] = []

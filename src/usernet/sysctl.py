@@ -31,6 +31,7 @@ from .dev.core import NETDEV_UNREGISTER
 from .errors import KernelError
 from .ipv4.neighbour import HZ, SKB_TRUESIZE_ETH, USER_HZ
 from .ipv4.netns import DEVCONF_DEFAULTS, DEVCONF_KIND
+from .ipv4.rt_cache import rt_cache_flush
 from .pernet import PernetOperations, net_generic
 from .sysctl_defaults import NET_DEFAULTS
 
@@ -542,6 +543,7 @@ def sysctl_set(net: Net, key: str, value: str) -> None:
     if not leaf.mode & 0o200:
         raise KernelError(errno.EACCES)
     leaf.write(value)
+    rt_cache_flush()
 
 
 def sysctl_mode(net: Net, key: str) -> int | None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..errors import KernelError, einval
+from ..ipv4.rt_cache import rt_cache_flush
 from .netdevice import (
     IF_LINK_MODE_DORMANT,
     IF_LINK_MODE_TESTING,
@@ -73,6 +74,7 @@ def dev_valid_name(name: str) -> bool:
 
 
 def call_netdevice_notifiers(event: int, dev: NetDevice) -> None:
+    rt_cache_flush()
     for notifier in dev.net.kernel.netdev_chain:
         notifier(event, dev)
 
@@ -280,6 +282,7 @@ def netif_carrier_off(dev: NetDevice) -> None:
 
 
 def linkwatch_fire_event(dev: NetDevice) -> None:
+    rt_cache_flush()
     dev.net.kernel.linkwatch_pending[dev] = None
 
 

@@ -9,6 +9,7 @@ lives in :mod:`usernet.dev.core`.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class NetDevice:
     __slots__ = (
         "__weakref__",
         "addr_assign_type",
+        "backlog",
         "broadcast",
         "carrier",
         "dev_addr",
@@ -101,6 +103,7 @@ class NetDevice:
         "mc",
         "mtu",
         "name",
+        "napi_armed",
         "net",
         "operstate",
         "qdisc",
@@ -108,6 +111,7 @@ class NetDevice:
         "reg_state",
         "rx_handler",
         "stats",
+        "taps",
         "txqlen",
         "uc",
     )
@@ -138,6 +142,9 @@ class NetDevice:
         self.link_mode = IF_LINK_MODE_DEFAULT
         self.queues: tuple[int, int] | None = None  # (tx, rx) when not num_queues
         self.reg_state = NETREG_UNINITIALIZED
+        self.taps: tuple[Any, ...] = ()  # packet capture hooks (dev/datapath.py)
+        self.backlog: deque[tuple[int, bytes]] | None = None  # frames being received
+        self.napi_armed = False
 
     # -- state as netlink reports it ---------------------------------------------
 
@@ -175,6 +182,15 @@ class NetDevice:
 
     def ndo_set_mac_address(self, addr: bytes) -> None:
         self.dev_addr = addr
+
+    def ndo_start_xmit(self, frame: bytes) -> None:
+        """The driver: a device with nowhere to send (a NIC without a wire,
+        dummy) counts the frame as sent and frees it."""
+        from .datapath import dev_stats
+
+        st = dev_stats(self)
+        st.tx_packets += 1
+        st.tx_bytes += len(frame)
 
     def ndo_change_carrier(self, on: bool) -> None:
         """IFLA_CARRIER, for kinds with ``can_change_carrier`` (dummy)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .core import netif_carrier_off, netif_carrier_on
+from .datapath import dev_stats, netif_rx
 from .netdevice import IFF_UP, NetDevice
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
 
 class Veth(NetDevice):
-    __slots__ = ("peer",)
+    __slots__ = ("delay_ns", "peer")
     kind = "veth"
     num_queues = 2  # one per CPU of the machine the recordings were made on
 
@@ -22,6 +23,28 @@ class Veth(NetDevice):
         super().__init__(name, dev_addr, addr_assign_type)
         self.peer: Veth | None = None
         self.carrier = False  # veth_newlink: netif_carrier_off on both ends
+        self.delay_ns: int | None = None  # propagation delay to the peer; None: the kernel's
+
+    def ndo_start_xmit(self, frame: bytes) -> None:
+        """veth_xmit: the frame enters the peer's backlog.  Both ends' counters
+        move here, as Linux's do; a full backlog is the sender's tx_dropped."""
+        peer = self.peer
+        if peer is None or not peer.flags & IFF_UP:
+            dev_stats(self).tx_dropped += 1
+            return
+        delay = self.delay_ns
+        if delay is None:
+            delay = self.net.kernel.link_delay_ns
+        if not netif_rx(peer, frame, delay):
+            dev_stats(self).tx_dropped += 1
+            return
+        n = len(frame)
+        st = self.stats or dev_stats(self)
+        st.tx_packets += 1
+        st.tx_bytes += n
+        st = peer.stats or dev_stats(peer)
+        st.rx_packets += 1
+        st.rx_bytes += n
 
     def iflink(self) -> int:
         return self.peer.ifindex if self.peer is not None else 0

@@ -59,6 +59,11 @@ def inetaddr_event(what: str, ifa: InIfAddr) -> None:
 
 
 def ipv4_register(kernel: Kernel) -> None:
+    from ..transport.udp import udp_register
+    from .ip_input import ip_input_register
+
+    ip_input_register()
+    udp_register()
     kernel.pernet.register_subsys(ipv4_net_ops)
     kernel.netdev_chain.append(ipv4_netdev_event)
     kernel.inetaddr_chain.append(inetaddr_event)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import KernelError
 from .fib import RT_SCOPE_HOST, RT_SCOPE_UNIVERSE
 from .inet import mask
+from .rt_cache import rt_cache_flush
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -80,6 +81,7 @@ InetaddrNotifier = Callable[[str, "InIfAddr"], None]
 
 
 def inetaddr_notify(in_dev: InDevice, what: str, ifa: InIfAddr) -> None:
+    rt_cache_flush()
     for notifier in in_dev.dev.net.kernel.inetaddr_chain:
         notifier(what, ifa)
 

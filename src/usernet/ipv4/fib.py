@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import KernelError
 from .inet import mask
+from .rt_cache import rt_cache_flush
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -250,6 +251,7 @@ class FibTable:
         return list(bucket.get(dst, ()))
 
     def insert_at(self, route: FibRoute, pos: int) -> None:
+        rt_cache_flush()
         bucket = self.by_plen.get(route.plen)
         if bucket is None:
             bucket = self.by_plen[route.plen] = {}
@@ -258,6 +260,7 @@ class FibTable:
 
     def insert(self, route: FibRoute, append: bool = False) -> None:
         """Insert in alias order; ``append`` puts it after equal-keyed routes."""
+        rt_cache_flush()
         routes = self.aliases(route.dst, route.plen)
         pos = len(routes)
         for i, other in enumerate(routes):
@@ -270,9 +273,11 @@ class FibTable:
 
     def replace(self, old: FibRoute, new: FibRoute) -> None:
         routes = self.by_plen[old.plen][old.dst]
+        rt_cache_flush()
         routes[routes.index(old)] = new
 
     def remove(self, route: FibRoute) -> None:
+        rt_cache_flush()
         bucket = self.by_plen[route.plen]
         routes = bucket[route.dst]
         routes.remove(route)

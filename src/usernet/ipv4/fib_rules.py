@@ -26,6 +26,7 @@ from .fib import (
     fib_new_table,
 )
 from .inet import mask
+from .rt_cache import rt_cache_flush
 
 if TYPE_CHECKING:
     from ..net import Net
@@ -219,6 +220,7 @@ def rule_add(net: Net, rule: FibRule, pref_given: bool) -> None:
             pos = i
             break
     rules.insert(pos, rule)
+    rt_cache_flush()
 
 
 # -- delete --------------------------------------------------------------------------
@@ -261,6 +263,7 @@ def rule_delete(net: Net, rule: FibRule, pref_given: bool) -> None:
         raise KernelError(errno.ENOENT)
     rules = _materialise(net)
     rules.remove(next(r for r in rules if r == victim))
+    rt_cache_flush()
 
 
 def rule_delete_exact(net: Net, victim: FibRule) -> None:

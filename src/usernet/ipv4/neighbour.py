@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
     from ..net import Net
+    from ..sched import Timer
 
 NUD_NONE = 0x00
 NUD_INCOMPLETE = 0x01
@@ -65,10 +66,19 @@ NEIGH_PARMS_DEFAULTS: dict[str, int] = {
 }
 
 
-class Neighbour:
-    """One entry; ``dev`` is None only for a proxy entry valid on every device."""
+NUD_CONNECTED = NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE
+NUD_IN_TIMER = NUD_INCOMPLETE | NUD_REACHABLE | NUD_DELAY | NUD_PROBE
 
-    __slots__ = ("addr", "dev", "flags", "lladdr", "nud_state")
+
+class Neighbour:
+    """One entry; ``dev`` is None only for a proxy entry valid on every device.
+
+    ``hh`` is the Ethernet header frames to this neighbour start with (Linux's
+    hh_cache), rebuilt whenever the link-layer address changes, so sending to
+    a resolved neighbour is one concatenation.  Times are in jiffies."""
+
+    __slots__ = ("addr", "confirmed", "dev", "flags", "hh", "lladdr", "nud_state", "probes",
+                 "queue", "reachable_time", "timer", "updated", "used")
 
     def __init__(self, dev: NetDevice | None, addr: int, lladdr: bytes | None, nud_state: int,
                  flags: int = 0) -> None:
@@ -77,6 +87,25 @@ class Neighbour:
         self.lladdr = lladdr
         self.nud_state = nud_state
         self.flags = flags
+        self.hh = b""
+        self.probes = 0
+        self.queue: list[tuple[bytes, Any]] | None = None  # arp_queue: (packet, route)
+        self.timer: Timer | None = None
+        self.confirmed = self.updated = self.used = 0
+        self.reachable_time = 0
+        if lladdr is not None:
+            self.set_lladdr(lladdr)
+
+    def set_lladdr(self, lladdr: bytes) -> None:
+        self.lladdr = lladdr
+        dev = self.dev
+        if dev is not None:
+            self.hh = lladdr + dev.dev_addr + b"\x08\x00"
+
+    def del_timer(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
 
 
 class NeighTable:
@@ -140,14 +169,27 @@ class NeighTable:
             self.entries[key] = Neighbour(dev, addr, lladdr, state, flags)
             self.by_dev.setdefault(dev, {})[addr] = None
             return
+        old_state = old.nud_state
         if lladdr is not None:
-            old.lladdr = lladdr
+            old.set_lladdr(lladdr)
         old.nud_state = state
         old.flags = flags
+        from .neigh_resolve import neigh_admin_changed
+
+        neigh_admin_changed(old, old_state)
+
+    def insert(self, n: Neighbour) -> None:
+        """A new entry made by the data path (ARP, output to a new next hop)."""
+        assert n.dev is not None
+        self.entries[(n.dev, n.addr)] = n
+        self.by_dev.setdefault(n.dev, {})[n.addr] = None
 
     def delete(self, dev: NetDevice, addr: int) -> None:
-        if self.entries.pop((dev, addr), None) is None:
+        n = self.entries.pop((dev, addr), None)
+        if n is None:
             raise KernelError(errno.ENOENT)
+        n.del_timer()
+        n.queue = None
         self._unindex(dev, addr)
 
     def _unindex(self, dev: NetDevice, addr: int) -> None:
@@ -160,7 +202,10 @@ class NeighTable:
         """neigh_ifdown: forget a device's entries (permanent too unless skipped)."""
         entries = self.entries
         for addr in list(self.by_dev.get(dev, ())):
-            if not (skip_perm and entries[(dev, addr)].nud_state & NUD_PERMANENT):
+            n = entries[(dev, addr)]
+            if not (skip_perm and n.nud_state & NUD_PERMANENT):
+                n.del_timer()
+                n.queue = None
                 del entries[(dev, addr)]
                 self._unindex(dev, addr)
         if self.proxies:

@@ -8,7 +8,7 @@ written, so an empty namespace costs nothing for it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..pernet import PernetOperations
 from .fib import FibTable
@@ -16,6 +16,7 @@ from .fib_rules import FibRule
 
 if TYPE_CHECKING:
     from ..net import Net
+    from .datapath_state import IPv4Datapath
 
 # net.ipv4.conf.all.* compiled-in defaults (ipv4_devconf)
 DEVCONF_DEFAULTS: dict[str, int] = {
@@ -73,7 +74,8 @@ _NO_STATE: frozenset[str] = frozenset()
 
 
 class NetnsIPv4:
-    __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "rules", "tables")
+    __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "dp", "rt_cache",
+                 "rt_gen", "rules", "tables")
 
     def __init__(self, devconf_all: dict[str, int], devconf_dflt: dict[str, int],
                  dflt_state: frozenset[str] = _NO_STATE) -> None:
@@ -88,6 +90,11 @@ class NetnsIPv4:
         # conf.default keys written explicitly (Linux's cnf.state bits); a new
         # device copies them as explicit values of its own.
         self.dflt_state = dflt_state
+        self.rt_cache: dict[Any, Any] | None = None  # see rt_cache.py
+        self.rt_gen = -1
+        # The data path's per-namespace state (peers, fragments, raw sockets,
+        # counters), created by the first packet: an idle namespace pays nothing.
+        self.dp: IPv4Datapath | None = None
 
     def set_conf(self, which: str, key: str, value: int) -> None:
         """Store one conf.all / conf.default value (copy-on-write).  This is

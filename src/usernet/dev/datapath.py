@@ -1,0 +1,136 @@
+"""Moving frames between devices (``net/core/dev.c``).
+
+``dev_queue_xmit`` hands a frame to a device's driver; a driver that delivers
+to another device (veth, loopback) calls ``netif_rx``, which queues the frame
+on the receiver's backlog.  The backlog is drained by one scheduler event per
+burst (NAPI's poll), so frames cost a deque append, not a timer each, and a
+reply is never handled inside the call that sent its request.
+``netif_receive`` is ``__netif_receive_skb_core``: taps (packet capture), the
+bridge's rx_handler, then the protocol handler registered for the EtherType.
+
+A frame is ``bytes``: immutable, so a flood, a capture and the sender may all
+hold the same object.  Checksum offload travels beside it as ``summed``
+(skb->ip_summed): CHECKSUM_UNNECESSARY means the receiver need not verify
+L4 checksums, as veth promises for everything it forwards (NETIF_F_RXCSUM).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..wire.ethernet import ETH_HLEN
+from .netdevice import IFF_UP
+from .stats import DevStats
+
+if TYPE_CHECKING:
+    from .netdevice import NetDevice
+
+# skb->pkt_type
+PACKET_HOST = 0
+PACKET_BROADCAST = 1
+PACKET_MULTICAST = 2
+PACKET_OTHERHOST = 3
+PACKET_OUTGOING = 4
+
+# skb->ip_summed
+CHECKSUM_NONE = 0
+CHECKSUM_UNNECESSARY = 1
+
+NETDEV_MAX_BACKLOG = 1000  # net.core.netdev_max_backlog
+
+# A packet tap sees (device, frame, PACKET_OUTGOING or the received pkt_type).
+Tap = Callable[["NetDevice", bytes, int], None]
+# The protocol handlers (dev_add_pack): ethertype -> handler(dev, frame, pkt_type, summed)
+ProtoHandler = Callable[["NetDevice", bytes, int, int], None]
+ptype_base: dict[int, ProtoHandler] = {}
+
+
+def dev_add_pack(ethertype: int, handler: ProtoHandler) -> None:
+    ptype_base[ethertype] = handler
+
+
+def dev_stats(dev: NetDevice) -> DevStats:
+    st = dev.stats
+    if st is None:
+        st = dev.stats = DevStats()
+    return st
+
+
+def dev_queue_xmit(dev: NetDevice, frame: bytes) -> None:
+    """Transmit through the device's qdisc.  A device that is down or has no
+    carrier has the noop qdisc, which drops without touching device counters."""
+    if not dev.flags & IFF_UP or not dev.carrier:
+        return
+    if dev.taps:
+        for tap in dev.taps:
+            tap(dev, frame, PACKET_OUTGOING)
+    dev.ndo_start_xmit(frame)
+
+
+def netif_rx(dev: NetDevice, frame: bytes, delay_ns: int = 0) -> bool:
+    """Queue ``frame`` for reception on ``dev`` after ``delay_ns`` (the link's
+    propagation delay).  False when the backlog is full (the caller counts)."""
+    q = dev.backlog
+    if q is None:
+        q = dev.backlog = deque()
+    elif len(q) >= NETDEV_MAX_BACKLOG:
+        return False
+    sched = dev.net.kernel.sched
+    due = sched.now + delay_ns
+    q.append((due, frame))
+    if not dev.napi_armed:
+        dev.napi_armed = True
+        sched.call_at(due, napi_poll, dev)
+    return True
+
+
+def napi_poll(dev: NetDevice) -> None:
+    """Receive every frame whose arrival time has come; re-arm for the rest."""
+    q = dev.backlog
+    if q is None:
+        dev.napi_armed = False
+        return
+    sched = dev.net.kernel.sched
+    now = sched.now
+    while q and q[0][0] <= now:
+        netif_receive(dev, q.popleft()[1], CHECKSUM_UNNECESSARY)
+    if q:
+        sched.call_at(q[0][0], napi_poll, dev)
+    else:
+        dev.napi_armed = False
+
+
+def netif_receive(dev: NetDevice, frame: bytes, summed: int = CHECKSUM_NONE) -> None:
+    """__netif_receive_skb_core: taps, rx_handler (bridge), protocol dispatch."""
+    if not dev.flags & IFF_UP or dev.reg_state != 1:
+        return
+    if len(frame) < ETH_HLEN:
+        dev_stats(dev).rx_dropped += 1
+        return
+    dst0 = frame[0]
+    if dst0 & 1:
+        pkt_type = PACKET_BROADCAST if frame[:6] == b"\xff\xff\xff\xff\xff\xff" \
+            else PACKET_MULTICAST
+    elif frame[:6] == dev.dev_addr:
+        pkt_type = PACKET_HOST
+    else:
+        pkt_type = PACKET_OTHERHOST
+    if dev.taps:
+        for tap in dev.taps:
+            tap(dev, frame, pkt_type)
+    handler = dev.rx_handler
+    if handler is not None and handler.rx(dev, frame, pkt_type, summed):
+        return
+    proto = ptype_base.get((frame[12] << 8) | frame[13])
+    if proto is not None:
+        proto(dev, frame, pkt_type, summed)
+
+
+def add_tap(dev: NetDevice, tap: Tap) -> None:
+    dev.taps = (*dev.taps, tap)
+
+
+def remove_tap(dev: NetDevice, tap: Tap) -> None:
+    dev.taps = tuple(t for t in dev.taps if t is not tap)

@@ -1,0 +1,220 @@
+"""ICMP (``net/ipv4/icmp.c``): echo replies, and the errors the stack sends
+-- with Linux's rules for when not to send one and its rate limits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import KernelError
+from ..wire.checksum import csum_partial
+from ..wire.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_ECHO,
+    ICMP_ECHOREPLY,
+    ICMP_ERROR_TYPES,
+    ICMP_FRAG_NEEDED,
+    ICMP_HOST_UNREACH,
+    ICMP_REDIR_HOST,
+    ICMP_REDIRECT,
+    icmp_message,
+)
+from ..wire.ipv4 import IP_OFFSET, IPPROTO_ICMP, IPV4_HDR
+from .datapath_state import ipv4_dp, jiffies, sysctl_int
+
+if TYPE_CHECKING:
+    from ..dev.netdevice import NetDevice
+    from ..net import Net
+    from .route import OutputRoute
+
+IPTOS_TOS_MASK = 0x1E
+IPTOS_PREC_INTERNETCONTROL = 0xC0
+NR_ICMP_TYPES = 18
+XRLIM_BURST_FACTOR = 6
+ICMP_ROOM = 576  # an error quotes as much as fits a 576-byte datagram
+
+
+# -- receiving ----------------------------------------------------------------------
+
+
+def icmp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) -> None:
+    net = dev.net
+    mib = ipv4_dp(net).mib
+    mib["IcmpInMsgs"] += 1
+    if len(pkt) < ihl + 8 or (summed == 0 and csum_partial(pkt[ihl:]) != 0xFFFF):
+        mib["IcmpInErrors"] += 1
+        return
+    icmp_type = pkt[ihl]
+    if icmp_type == ICMP_ECHO:
+        icmp_echo(dev, pkt, ihl, rt)
+    # Errors and replies reach raw sockets (done by the caller) and, for
+    # the transport they quote, its error handler: sockets arrive with issue 4.
+
+
+def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
+    from .route import RTCF_BROADCAST, RTCF_MULTICAST
+
+    net = dev.net
+    if sysctl_int(net, "net.ipv4.icmp_echo_ignore_all"):
+        return
+    if rt.flags & (RTCF_BROADCAST | RTCF_MULTICAST) and \
+            sysctl_int(net, "net.ipv4.icmp_echo_ignore_broadcasts"):
+        return
+    _vihl, tos, _len, _id, _frag, _ttl, _p, _c, saddr, daddr = IPV4_HDR.unpack_from(pkt)
+    if rt.flags & (RTCF_BROADCAST | RTCF_MULTICAST):
+        from .devinet import inet_select_addr
+        from .fib import RT_SCOPE_UNIVERSE
+
+        in_dev = net.dev_by_index.get(rt.iif) or dev
+        daddr = inet_select_addr(in_dev, saddr, RT_SCOPE_UNIVERSE)
+    body = pkt[ihl:]
+    reply = icmp_message(ICMP_ECHOREPLY, 0, int.from_bytes(body[4:8], "big"), body[8:])
+    _send(net, saddr, daddr, tos, reply)
+
+
+def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> bool:
+    from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send
+    from .route import ip_route_output
+
+    try:
+        rt = ip_route_output(net, daddr, saddr, tos=tos & IPTOS_TOS_MASK)
+    except KernelError:
+        return False
+    ip_build_and_send(rt, IPPROTO_ICMP, msg, tos=tos, pmtudisc=IP_PMTUDISC_DONT)
+    ipv4_dp(net).mib["IcmpOutMsgs"] += 1
+    return True
+
+
+# -- sending errors -------------------------------------------------------------------
+
+
+def icmp_send(pkt: bytes, rt: OutputRoute | None, icmp_type: int, code: int, info: int = 0,
+              pkt_type: int = 0) -> None:
+    """__icmp_send: answer the offending packet ``pkt`` (an IPv4 packet that
+    came in or was being sent on route ``rt``)."""
+    from .route import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST
+
+    if rt is None or len(pkt) < 20 or pkt_type != 0:
+        return
+    if rt.flags & (RTCF_BROADCAST | RTCF_MULTICAST):
+        return
+    vihl, tos, _l, _i, frag, _t, proto, _c, saddr, daddr = IPV4_HDR.unpack_from(pkt)
+    ihl = (vihl & 15) * 4
+    if frag & IP_OFFSET or not saddr or saddr >> 28 >= 0xE or saddr == 0xFFFFFFFF:
+        return
+    if proto == IPPROTO_ICMP and len(pkt) > ihl:
+        inner = pkt[ihl]
+        if inner > NR_ICMP_TYPES or inner in ICMP_ERROR_TYPES:
+            return
+    net = rt.dev.net
+    src = daddr if rt.flags & RTCF_LOCAL else 0
+    if not src and rt.is_input and sysctl_int(net, "net.ipv4.icmp_errors_use_inbound_ifaddr"):
+        from .devinet import inet_select_addr
+        from .fib import RT_SCOPE_LINK
+
+        in_dev = net.dev_by_index.get(rt.iif)
+        src = inet_select_addr(in_dev, saddr, RT_SCOPE_LINK) if in_dev else 0
+    if not _rate_allow(net, rt, saddr, icmp_type, code):
+        return
+    tos = (tos & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL
+    room = ICMP_ROOM - 20 - 8
+    _send_error(net, saddr, src, tos, icmp_message(icmp_type, code, info, pkt[:room]))
+
+
+def _send_error(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> None:
+    from .fib import RTN_LOCAL
+    from .fib_frontend import inet_addr_type
+
+    if saddr and inet_addr_type(net, saddr) != RTN_LOCAL:
+        saddr = 0
+    _send(net, daddr, saddr, tos, msg)
+
+
+def _rate_allow(net: Net, rt: OutputRoute, daddr: int, icmp_type: int, code: int) -> bool:
+    """icmpv4_global_allow + icmpv4_xrlim_allow."""
+    if icmp_type > NR_ICMP_TYPES or (icmp_type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED):
+        return True
+    if not (1 << icmp_type) & sysctl_int(net, "net.ipv4.icmp_ratemask"):
+        return True
+    from .route import ip_route_output
+
+    try:
+        back = ip_route_output(net, daddr)
+        if back.dev is net.loopback_dev:
+            return True
+    except KernelError:
+        pass
+    dp = ipv4_dp(net)
+    if not _global_allow(net):
+        dp.mib["IcmpOutRateLimitGlobal"] += 1
+        return False
+    timeout = sysctl_int(net, "net.ipv4.icmp_ratelimit") * 250 // 1000
+    if _xrlim_allow(net, daddr, timeout):
+        return True
+    dp.mib["IcmpOutRateLimitHost"] += 1
+    return False
+
+
+def _global_allow(net: Net) -> bool:
+    """icmp_global_allow: a token bucket of icmp_msgs_per_sec, icmp_msgs_burst deep."""
+    dp = ipv4_dp(net)
+    now = net.kernel.sched.now
+    burst = sysctl_int(net, "net.ipv4.icmp_msgs_burst")
+    rate = sysctl_int(net, "net.ipv4.icmp_msgs_per_sec")
+    if dp.icmp_credit < 0:
+        dp.icmp_credit = burst
+        dp.icmp_stamp = now
+    elapsed_ms = (now - dp.icmp_stamp) // 1_000_000
+    if elapsed_ms >= 20:  # Linux refills at most every HZ/50
+        dp.icmp_credit = min(burst, dp.icmp_credit + elapsed_ms * rate // 1000)
+        dp.icmp_stamp = now
+    if dp.icmp_credit > 0:
+        dp.icmp_credit -= 1
+        return True
+    return False
+
+
+def _xrlim_allow(net: Net, daddr: int, timeout: int) -> bool:
+    """inet_peer_xrlim_allow: each destination gets a burst of 6, then one per timeout."""
+    if not timeout:
+        return True
+    now = jiffies(net)
+    peer = ipv4_dp(net).peer(daddr, now)
+    token = peer.rate_tokens + now - peer.rate_last
+    peer.rate_last = now
+    token = min(token, XRLIM_BURST_FACTOR * timeout)
+    if token >= timeout:
+        peer.rate_tokens = token - timeout
+        return True
+    peer.rate_tokens = token
+    return False
+
+
+def icmp_send_host_unreach(pkt: bytes, rt: Any) -> None:
+    """ipv4_link_failure: neighbour resolution for ``pkt`` failed."""
+    icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH)
+
+
+# -- redirects ----------------------------------------------------------------------
+
+REDIRECT_NUMBER = 9
+REDIRECT_LOAD = 250 // 50
+REDIRECT_SILENCE = REDIRECT_LOAD << (REDIRECT_NUMBER + 1)
+
+
+def ip_rt_send_redirect(pkt: bytes, rt: OutputRoute) -> None:
+    """Tell the sender a better first hop, with Linux's exponential backoff
+    per destination (ip_rt_redirect_number/load/silence)."""
+    net = rt.dev.net
+    saddr = int.from_bytes(pkt[12:16], "big")
+    now = jiffies(net)
+    peer = ipv4_dp(net).peer(saddr, now)
+    if now - peer.redirect_last > REDIRECT_SILENCE:
+        peer.n_redirects = 0
+    if peer.n_redirects >= REDIRECT_NUMBER:
+        peer.redirect_last = now
+        return
+    if peer.n_redirects == 0 or now > peer.redirect_last + (REDIRECT_LOAD << peer.n_redirects):
+        gw = rt.gateway or rt.daddr
+        icmp_send(pkt, rt, ICMP_REDIRECT, ICMP_REDIR_HOST, gw)
+        peer.redirect_last = now
+        peer.n_redirects += 1

@@ -1,0 +1,58 @@
+"""IPv4 forwarding (``net/ipv4/ip_forward.c``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..dev.datapath import PACKET_HOST
+from ..wire.checksum import csum_replace2
+from ..wire.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_EXC_TTL,
+    ICMP_FRAG_NEEDED,
+    ICMP_TIME_EXCEEDED,
+)
+from ..wire.ipv4 import IP_DF
+from .datapath_state import ipv4_dp
+from .ip_output import ip_output, route_mtu
+from .neigh_resolve import neigh_output
+
+if TYPE_CHECKING:
+    from ..dev.netdevice import NetDevice
+    from .route import OutputRoute
+
+RTCF_DOREDIRECT = 0x01000000
+
+
+def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summed: int) -> None:
+    """Decrement the TTL (fixing the checksum incrementally, as
+    ip_decrease_ttl does), answer what cannot go on, send the rest."""
+    if pkt_type != PACKET_HOST:
+        return
+    ttl = pkt[8]
+    if ttl <= 1:
+        from .icmp import icmp_send
+
+        ipv4_dp(dev.net).mib["InHdrErrors"] += 1
+        icmp_send(pkt, rt, ICMP_TIME_EXCEEDED, ICMP_EXC_TTL)
+        return
+    if rt.flags & RTCF_DOREDIRECT:
+        from .icmp import ip_rt_send_redirect
+
+        ip_rt_send_redirect(pkt, rt)
+    mtu = route_mtu(rt)
+    n = len(pkt)
+    if n > mtu and pkt[6] & (IP_DF >> 8):
+        from .icmp import icmp_send
+
+        ipv4_dp(dev.net).mib["FragFails"] += 1
+        icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xFFFF)
+        return
+    old = (ttl << 8) | pkt[9]
+    check = csum_replace2((pkt[10] << 8) | pkt[11], old, old - 0x100)
+    out = pkt[:8] + bytes((ttl - 1, pkt[9], check >> 8, check & 0xFF)) + pkt[12:]
+    ipv4_dp(dev.net).mib["ForwDatagrams"] += 1
+    if n > mtu:
+        ip_output(rt, out)
+    else:
+        neigh_output(rt.dev, rt.gateway or rt.daddr, out, rt)

@@ -1,0 +1,216 @@
+"""IPv4 input (``net/ipv4/ip_input.c``): header checks, the routing decision,
+local delivery (with reassembly and raw sockets) and ``ip_error``.
+
+The header is unpacked once, with one precompiled struct; the route comes
+from the namespace's route cache, so a packet of a known flow costs a dict
+lookup, not a FIB walk.
+"""
+
+from __future__ import annotations
+
+import errno
+from typing import TYPE_CHECKING, Any
+
+from ..dev.datapath import PACKET_HOST, PACKET_OTHERHOST
+from ..dev.netdevice import IFF_LOOPBACK
+from ..errors import KernelError
+from ..wire.checksum import csum_partial
+from ..wire.icmp import (
+    ICMP_DEST_UNREACH,
+    ICMP_HOST_UNREACH,
+    ICMP_NET_UNREACH,
+    ICMP_PKT_FILTERED,
+    ICMP_PROT_UNREACH,
+)
+from ..wire.ipv4 import IP_MF, IP_OFFSET, IPPROTO_ICMP, IPV4_HDR
+from .datapath_state import ipv4_dp, jiffies
+from .rt_cache import rt_cache
+
+if TYPE_CHECKING:
+    from ..dev.netdevice import NetDevice
+    from .route import OutputRoute
+
+ETH_HLEN = 14
+_unpack_ip = IPV4_HDR.unpack_from
+RT_ERROR_COST = 250  # ip_rt_error_cost: one error per HZ ...
+RT_ERROR_BURST = 5 * 250  # ... after a burst of five
+
+# Transport handlers: protocol -> handler(dev, pkt, ihl, rt, summed)
+inet_protos: dict[int, Any] = {}
+
+
+def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
+    """ip_rcv + ip_rcv_core: drop what is not a sound IPv4 packet for us."""
+    if pkt_type == PACKET_OTHERHOST or dev.ip_ptr is None:
+        return
+    net = dev.net
+    mib = ipv4_dp(net).mib
+    mib["InReceives"] += 1
+    n = len(frame) - ETH_HLEN
+    if n < 20:
+        mib["InHdrErrors"] += 1
+        return
+    vihl, tos, tot_len, _id, _frag, _ttl, _proto, _c, saddr, daddr = _unpack_ip(frame, ETH_HLEN)
+    ihl = (vihl & 15) << 2
+    if vihl >> 4 != 4 or ihl < 20 or n < ihl:
+        mib["InHdrErrors"] += 1
+        return
+    if csum_partial(frame[ETH_HLEN:ETH_HLEN + ihl]) != 0xFFFF:
+        mib["InCsumErrors"] += 1
+        mib["InHdrErrors"] += 1
+        return
+    if n < tot_len:
+        mib["InTruncatedPkts"] += 1
+        return
+    if tot_len < ihl:
+        mib["InHdrErrors"] += 1
+        return
+    pkt = frame[ETH_HLEN:ETH_HLEN + tot_len]
+    if dev.flags & IFF_LOOPBACK:
+        # A looped-back packet keeps the output route it was sent on, which
+        # is always local (RTCF_LOCAL): no second lookup.
+        ip_local_deliver(dev, pkt, _loopback_route(dev, daddr, saddr), summed)
+        return
+    key = (daddr, saddr, dev, tos)
+    cache = rt_cache(net)
+    rt = cache.get(key)
+    if rt is None:
+        rt = cache[key] = _route_input(dev, daddr, saddr, tos)
+    if isinstance(rt, int):
+        ip_error(dev, pkt, rt, pkt_type)
+        return
+    if rt.flags & 0x80000000:  # RTCF_LOCAL
+        ip_local_deliver(dev, pkt, rt, summed)
+    elif rt.flags & 0x20000000:  # RTCF_MULTICAST: not for us, no mrouting
+        return
+    else:
+        from .ip_forward import ip_forward
+
+        ip_forward(dev, pkt, rt, pkt_type, summed)
+
+
+def _route_input(dev: NetDevice, daddr: int, saddr: int, tos: int) -> OutputRoute | int:
+    """ip_route_input_noref: a route, or the errno the packet dies of."""
+    from .route import ip_route_input
+
+    try:
+        return ip_route_input(dev.net, daddr, saddr, dev, 0, tos)
+    except KernelError as exc:
+        return exc.errno or errno.EINVAL
+
+
+def _loopback_route(dev: NetDevice, daddr: int, saddr: int) -> OutputRoute:
+    from .fib import RTN_LOCAL
+    from .route import RTCF_LOCAL, OutputRoute
+
+    return OutputRoute(RTN_LOCAL, daddr, saddr, dev, flags=RTCF_LOCAL, is_input=True,
+                       iif=dev.ifindex, table=0)
+
+
+def ip_error(dev: NetDevice, pkt: bytes, err: int, pkt_type: int) -> None:
+    """ip_error: martians die quietly; unroutable packets earn an ICMP error
+    -- only where forwarding is on, and rate-limited per source."""
+    from .icmp import icmp_send
+    from .route import OutputRoute
+
+    net = dev.net
+    mib = ipv4_dp(net).mib
+    in_dev = dev.ip_ptr
+    if err not in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EACCES):
+        mib["InMartians" if err in (errno.EINVAL, errno.EXDEV) else "InDiscards"] += 1
+        return
+    if in_dev is None or not in_dev.conf_get("forwarding"):
+        mib["InAddrErrors" if err == errno.EHOSTUNREACH else "InNoRoutes"] += 1
+        return
+    code = {errno.EHOSTUNREACH: ICMP_HOST_UNREACH, errno.ENETUNREACH: ICMP_NET_UNREACH,
+            errno.EACCES: ICMP_PKT_FILTERED}[err]
+    if err == errno.ENETUNREACH:
+        mib["InNoRoutes"] += 1
+    saddr = int.from_bytes(pkt[12:16], "big")
+    now = jiffies(net)
+    peer = ipv4_dp(net).peer(saddr, now)
+    tokens = min(RT_ERROR_BURST, peer.rate_tokens + now - peer.rate_last)
+    peer.rate_last = now
+    if tokens < RT_ERROR_COST:
+        peer.rate_tokens = tokens
+        return
+    peer.rate_tokens = tokens - RT_ERROR_COST
+    daddr = int.from_bytes(pkt[16:20], "big")
+    rt = OutputRoute(0, daddr, saddr, dev, is_input=True, iif=dev.ifindex)
+    icmp_send(pkt, rt, ICMP_DEST_UNREACH, code, 0, PACKET_HOST if pkt_type < 3 else pkt_type)
+
+
+def ip_local_deliver(dev: NetDevice, pkt: bytes, rt: OutputRoute, summed: int) -> None:
+    """Reassemble, then hand to raw sockets and the transport protocol."""
+    net = dev.net
+    dp = ipv4_dp(net)
+    frag = (pkt[6] << 8) | pkt[7]
+    if frag & (IP_MF | IP_OFFSET):
+        whole = _defrag(dev, pkt)
+        if whole is None:
+            return
+        pkt = whole
+    ihl = (pkt[0] & 15) << 2
+    proto = pkt[9]
+    delivered = False
+    if dp.raw_socks:
+        from .raw import raw_local_deliver
+
+        delivered = raw_local_deliver(dev, pkt, proto, rt)
+    handler = inet_protos.get(proto)
+    if handler is not None:
+        dp.mib["InDelivers"] += 1
+        handler(dev, pkt, ihl, rt, summed)
+    elif not delivered:
+        from .icmp import icmp_send
+
+        dp.mib["InUnknownProtos"] += 1
+        icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_PROT_UNREACH)
+    else:
+        dp.mib["InDelivers"] += 1
+
+
+def _defrag(dev: NetDevice, pkt: bytes) -> bytes | None:
+    from .ip_fragment import IpFragQueues
+
+    net = dev.net
+    dp = ipv4_dp(net)
+    queues = dp.frags
+    if queues is None:
+        queues = dp.frags = IpFragQueues(net.kernel.sched, lambda: _frag_params(dev),
+                                         lambda first: _frag_expired(dev, first))
+    return queues.defrag(pkt, None)
+
+
+def _frag_params(dev: NetDevice) -> tuple[int, int, int]:
+    from .datapath_state import sysctl_int
+
+    net = dev.net
+    return (sysctl_int(net, "net.ipv4.ipfrag_high_thresh"),
+            sysctl_int(net, "net.ipv4.ipfrag_low_thresh"),
+            sysctl_int(net, "net.ipv4.ipfrag_time"))
+
+
+def _frag_expired(dev: NetDevice, first: bytes) -> None:
+    """ip_expire: the sender of an incomplete datagram hears of it."""
+    from ..wire.icmp import ICMP_EXC_FRAGTIME, ICMP_TIME_EXCEEDED
+    from .icmp import icmp_send
+    from .route import RTCF_LOCAL, OutputRoute
+
+    if dev.reg_state != 1:
+        return
+    daddr = int.from_bytes(first[16:20], "big")
+    saddr = int.from_bytes(first[12:16], "big")
+    rt = OutputRoute(2, daddr, saddr, dev, flags=RTCF_LOCAL, is_input=True, iif=dev.ifindex)
+    icmp_send(first, rt, ICMP_TIME_EXCEEDED, ICMP_EXC_FRAGTIME)
+
+
+def ip_input_register() -> None:
+    from ..dev.datapath import dev_add_pack
+    from ..wire.ethernet import ETH_P_ARP, ETH_P_IP
+    from .icmp import icmp_rcv
+    from .neigh_resolve import arp_rcv
+
+    dev_add_pack(ETH_P_IP, ip_rcv)
+    dev_add_pack(ETH_P_ARP, arp_rcv)
+    inet_protos[IPPROTO_ICMP] = icmp_rcv

@@ -1,0 +1,90 @@
+"""IPv4 output (``net/ipv4/ip_output.c``): headers for locally generated
+packets, fragmentation to the route's MTU, and hand-off to the neighbour."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..wire.ipv4 import IP_DF, ipv4_header
+from .datapath_state import ipv4_dp, sysctl_int
+from .neigh_resolve import neigh_output
+
+if TYPE_CHECKING:
+    from .route import OutputRoute
+
+RTAX_MTU_IDX = 2
+IP_PMTUDISC_DONT = 0
+IP_PMTUDISC_WANT = 1
+IP_PMTUDISC_DO = 2
+IP_PMTUDISC_PROBE = 3
+
+
+def route_mtu(rt: OutputRoute) -> int:
+    """dst_mtu(): the route's mtu metric if it has one, else the device's."""
+    m = rt.metrics
+    if m:
+        mtu = m.get(RTAX_MTU_IDX)
+        if mtu:
+            return int(mtu)
+    return rt.dev.mtu
+
+
+def ip_select_id(rt: OutputRoute, df: bool) -> int:
+    """ip_select_ident: unfragmentable packets of unconnected sockets carry
+    ID 0; the rest take the namespace's next ID."""
+    if df:
+        return 0
+    dp = ipv4_dp(rt.dev.net)
+    dp.ip_id = (dp.ip_id + 1) & 0xFFFF
+    return dp.ip_id
+
+
+def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int = 0,
+                      ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT) -> None:
+    """ip_push_pending_frames for one datagram: header, then ip_local_out."""
+    net = rt.dev.net
+    if not ttl:
+        ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
+    tot_len = 20 + len(payload)
+    mtu = route_mtu(rt)
+    df = pmtudisc >= IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and tot_len <= mtu)
+    hdr = ipv4_header(tos, tot_len, ip_select_id(rt, df), IP_DF if df else 0, ttl, proto,
+                      rt.saddr, rt.daddr)
+    ipv4_dp(net).mib["OutRequests"] += 1
+    ip_output(rt, hdr + payload)
+
+
+def ip_output(rt: OutputRoute, pkt: bytes) -> None:
+    """ip_output + ip_finish_output: fragment what does not fit, then send."""
+    mtu = route_mtu(rt)
+    if len(pkt) > mtu:
+        ip_fragment_output(rt, pkt, mtu)
+        return
+    _finish(rt, pkt)
+
+
+def _finish(rt: OutputRoute, pkt: bytes) -> None:
+    from .route import RTCF_BROADCAST
+
+    if rt.flags & RTCF_BROADCAST and not rt.is_input:
+        _loopback_copy(rt, pkt)
+    neigh_output(rt.dev, rt.gateway or rt.daddr, pkt, rt)
+
+
+def ip_fragment_output(rt: OutputRoute, pkt: bytes, mtu: int) -> None:
+    from .ip_fragment import ip_fragment
+
+    dp = ipv4_dp(rt.dev.net)
+    frags = ip_fragment(pkt, mtu)
+    dp.mib["FragOKs"] += 1
+    dp.mib["FragCreates"] += len(frags)
+    for frag in frags:
+        _finish(rt, frag)
+
+
+def _loopback_copy(rt: OutputRoute, pkt: bytes) -> None:
+    """ip_mc_output: a broadcast we send is also delivered to ourselves."""
+    from .ip_input import ip_local_deliver
+
+    dev = rt.dev
+    dev.net.kernel.sched.call_soon(ip_local_deliver, dev, pkt, rt, 1)

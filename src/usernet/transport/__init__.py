@@ -1,0 +1,1 @@
+"""Transport protocols (UDP, TCP) over IPv4."""
