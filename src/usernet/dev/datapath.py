@@ -45,6 +45,8 @@ Tap = Callable[["NetDevice", bytes, int], None]
 # The protocol handlers (dev_add_pack): ethertype -> handler(dev, frame, pkt_type, summed)
 ProtoHandler = Callable[["NetDevice", bytes, int, int], None]
 ptype_base: dict[int, ProtoHandler] = {}
+# List handlers (Linux's ptype->list_func): ethertype -> handler(dev, frames, summed)
+ptype_list: dict[int, Callable[[NetDevice, list[bytes], int], None]] = {}
 
 
 def dev_add_pack(ethertype: int, handler: ProtoHandler) -> None:
@@ -67,6 +69,36 @@ def dev_queue_xmit(dev: NetDevice, frame: bytes) -> None:
         for tap in dev.taps:
             tap(dev, frame, PACKET_OUTGOING)
     dev.ndo_start_xmit(frame)
+
+
+def dev_queue_xmit_list(dev: NetDevice, frames: list[bytes]) -> None:
+    """dev_queue_xmit for a burst to one device (a NAPI poll's output)."""
+    if not dev.flags & IFF_UP or not dev.carrier:
+        return
+    if dev.taps:
+        for frame in frames:
+            for tap in dev.taps:
+                tap(dev, frame, PACKET_OUTGOING)
+    dev.ndo_start_xmit_list(frames)
+
+
+def netif_rx_list(dev: NetDevice, frames: list[bytes], delay_ns: int) -> int:
+    """netif_rx for a burst; returns how many fit in the backlog."""
+    q = dev.backlog
+    if q is None:
+        q = dev.backlog = deque()
+    room = NETDEV_MAX_BACKLOG - len(q)
+    if room <= 0:
+        return 0
+    if len(frames) > room:
+        frames = frames[:room]
+    sched = dev.net.kernel.sched
+    due = sched.now + delay_ns
+    q.extend([(due, f) for f in frames])
+    if not dev.napi_armed:
+        dev.napi_armed = True
+        sched.call_at(due, napi_poll, dev)
+    return len(frames)
 
 
 def netif_rx(dev: NetDevice, frame: bytes, delay_ns: int = 0) -> bool:
@@ -94,8 +126,14 @@ def napi_poll(dev: NetDevice) -> None:
         return
     sched = dev.net.kernel.sched
     now = sched.now
-    while q and q[0][0] <= now:
-        netif_receive(dev, q.popleft()[1], CHECKSUM_UNNECESSARY)
+    if q[-1][0] <= now:
+        batch = [f for _, f in q]
+        q.clear()
+    else:
+        batch = []
+        while q and q[0][0] <= now:
+            batch.append(q.popleft()[1])
+    netif_receive_list(dev, batch, CHECKSUM_UNNECESSARY)
     if q:
         sched.call_at(q[0][0], napi_poll, dev)
     else:
@@ -126,6 +164,27 @@ def netif_receive(dev: NetDevice, frame: bytes, summed: int = CHECKSUM_NONE) -> 
     proto = ptype_base.get((frame[12] << 8) | frame[13])
     if proto is not None:
         proto(dev, frame, pkt_type, summed)
+
+
+def netif_receive_list(dev: NetDevice, frames: list[bytes], summed: int) -> None:
+    """netif_receive_skb_list: runs of frames of a protocol with a list
+    handler (IPv4) go to it together; anything unusual goes one by one."""
+    if dev.taps or dev.rx_handler is not None or len(frames) == 1:
+        for frame in frames:
+            netif_receive(dev, frame, summed)
+        return
+    list_rcv = ptype_list.get(0x0800)
+    run: list[bytes] = []
+    for frame in frames:
+        if list_rcv is not None and frame[12:14] == b"\x08\x00":
+            run.append(frame)
+            continue
+        if run:
+            list_rcv(dev, run, summed)  # type: ignore[misc]
+            run = []
+        netif_receive(dev, frame, summed)
+    if run and list_rcv is not None:
+        list_rcv(dev, run, summed)
 
 
 def add_tap(dev: NetDevice, tap: Tap) -> None:

@@ -192,6 +192,10 @@ class NetDevice:
         st.tx_packets += 1
         st.tx_bytes += len(frame)
 
+    def ndo_start_xmit_list(self, frames: list[bytes]) -> None:
+        for frame in frames:
+            self.ndo_start_xmit(frame)
+
     def ndo_change_carrier(self, on: bool) -> None:
         """IFLA_CARRIER, for kinds with ``can_change_carrier`` (dummy)."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .core import netif_carrier_off, netif_carrier_on
-from .datapath import dev_stats, netif_rx
+from .datapath import dev_stats, netif_rx, netif_rx_list
 from .netdevice import IFF_UP, NetDevice
 
 if TYPE_CHECKING:
@@ -44,6 +44,26 @@ class Veth(NetDevice):
         st.tx_bytes += n
         st = peer.stats or dev_stats(peer)
         st.rx_packets += 1
+        st.rx_bytes += n
+
+    def ndo_start_xmit_list(self, frames: list[bytes]) -> None:
+        peer = self.peer
+        if peer is None or not peer.flags & IFF_UP:
+            dev_stats(self).tx_dropped += len(frames)
+            return
+        delay = self.delay_ns
+        if delay is None:
+            delay = self.net.kernel.link_delay_ns
+        sent = netif_rx_list(peer, frames, delay)
+        if sent < len(frames):
+            dev_stats(self).tx_dropped += len(frames) - sent
+            frames = frames[:sent]
+        n = sum(map(len, frames))
+        st = self.stats or dev_stats(self)
+        st.tx_packets += sent
+        st.tx_bytes += n
+        st = peer.stats or dev_stats(peer)
+        st.rx_packets += sent
         st.rx_bytes += n
 
     def iflink(self) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..sysctl_defaults import NET_DEFAULTS
+
 if TYPE_CHECKING:
     from ..net import Net
     from .ip_fragment import IpFragQueues
@@ -79,9 +81,13 @@ def jiffies(net: Net) -> int:
 
 def sysctl_int(net: Net, key: str) -> int:
     """A plain per-namespace integer sysctl (net.ipv4.icmp_ratelimit, ...)."""
-    from ..sysctl_defaults import NET_DEFAULTS
-
     own: dict[str, Any] | None = net.sysctls
     if own is not None and key in own:
         return int(own[key])
-    return int(NET_DEFAULTS[key])
+    value = _DEFAULT_INTS.get(key)
+    if value is None:
+        value = _DEFAULT_INTS[key] = int(NET_DEFAULTS[key])
+    return value
+
+
+_DEFAULT_INTS: dict[str, int] = {}

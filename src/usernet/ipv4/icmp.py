@@ -20,6 +20,11 @@ from ..wire.icmp import (
 )
 from ..wire.ipv4 import IP_OFFSET, IPPROTO_ICMP, IPV4_HDR
 from .datapath_state import ipv4_dp, jiffies, sysctl_int
+from .devinet import find_ifa, inet_select_addr
+from .fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_LOCAL
+from .fib_frontend import inet_addr_type
+from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send
+from .route import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST, ip_route_output
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -51,8 +56,6 @@ def icmp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int)
 
 
 def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
-    from .route import RTCF_BROADCAST, RTCF_MULTICAST
-
     net = dev.net
     if sysctl_int(net, "net.ipv4.icmp_echo_ignore_all"):
         return
@@ -61,9 +64,6 @@ def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
         return
     _vihl, tos, _len, _id, _frag, _ttl, _p, _c, saddr, daddr = IPV4_HDR.unpack_from(pkt)
     if rt.flags & (RTCF_BROADCAST | RTCF_MULTICAST):
-        from .devinet import inet_select_addr
-        from .fib import RT_SCOPE_UNIVERSE
-
         in_dev = net.dev_by_index.get(rt.iif) or dev
         daddr = inet_select_addr(in_dev, saddr, RT_SCOPE_UNIVERSE)
     body = pkt[ihl:]
@@ -72,9 +72,6 @@ def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
 
 
 def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> bool:
-    from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send
-    from .route import ip_route_output
-
     try:
         rt = ip_route_output(net, daddr, saddr, tos=tos & IPTOS_TOS_MASK)
     except KernelError:
@@ -91,8 +88,6 @@ def icmp_send(pkt: bytes, rt: OutputRoute | None, icmp_type: int, code: int, inf
               pkt_type: int = 0) -> None:
     """__icmp_send: answer the offending packet ``pkt`` (an IPv4 packet that
     came in or was being sent on route ``rt``)."""
-    from .route import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST
-
     if rt is None or len(pkt) < 20 or pkt_type != 0:
         return
     if rt.flags & (RTCF_BROADCAST | RTCF_MULTICAST):
@@ -108,9 +103,6 @@ def icmp_send(pkt: bytes, rt: OutputRoute | None, icmp_type: int, code: int, inf
     net = rt.dev.net
     src = daddr if rt.flags & RTCF_LOCAL else 0
     if not src and rt.is_input and sysctl_int(net, "net.ipv4.icmp_errors_use_inbound_ifaddr"):
-        from .devinet import inet_select_addr
-        from .fib import RT_SCOPE_LINK
-
         in_dev = net.dev_by_index.get(rt.iif)
         src = inet_select_addr(in_dev, saddr, RT_SCOPE_LINK) if in_dev else 0
     if not _rate_allow(net, rt, saddr, icmp_type, code):
@@ -121,8 +113,6 @@ def icmp_send(pkt: bytes, rt: OutputRoute | None, icmp_type: int, code: int, inf
 
 
 def _send_error(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> None:
-    from .fib import RTN_LOCAL
-    from .fib_frontend import inet_addr_type
 
     if saddr and inet_addr_type(net, saddr) != RTN_LOCAL:
         saddr = 0
@@ -135,14 +125,8 @@ def _rate_allow(net: Net, rt: OutputRoute, daddr: int, icmp_type: int, code: int
         return True
     if not (1 << icmp_type) & sysctl_int(net, "net.ipv4.icmp_ratemask"):
         return True
-    from .route import ip_route_output
-
-    try:
-        back = ip_route_output(net, daddr)
-        if back.dev is net.loopback_dev:
-            return True
-    except KernelError:
-        pass
+    if find_ifa(net, daddr) is not None:
+        return True  # the error goes out of lo: never limited
     dp = ipv4_dp(net)
     if not _global_allow(net):
         dp.mib["IcmpOutRateLimitGlobal"] += 1
@@ -155,16 +139,17 @@ def _rate_allow(net: Net, rt: OutputRoute, daddr: int, icmp_type: int, code: int
 
 
 def _global_allow(net: Net) -> bool:
-    """icmp_global_allow: a token bucket of icmp_msgs_per_sec, icmp_msgs_burst deep."""
+    """icmp_global_allow: a token bucket of icmp_msgs_per_sec, icmp_msgs_burst deep,
+    refilled at most every HZ/50."""
     dp = ipv4_dp(net)
     now = net.kernel.sched.now
-    burst = sysctl_int(net, "net.ipv4.icmp_msgs_burst")
-    rate = sysctl_int(net, "net.ipv4.icmp_msgs_per_sec")
     if dp.icmp_credit < 0:
-        dp.icmp_credit = burst
+        dp.icmp_credit = sysctl_int(net, "net.ipv4.icmp_msgs_burst")
         dp.icmp_stamp = now
     elapsed_ms = (now - dp.icmp_stamp) // 1_000_000
-    if elapsed_ms >= 20:  # Linux refills at most every HZ/50
+    if elapsed_ms >= 20:
+        burst = sysctl_int(net, "net.ipv4.icmp_msgs_burst")
+        rate = sysctl_int(net, "net.ipv4.icmp_msgs_per_sec")
         dp.icmp_credit = min(burst, dp.icmp_credit + elapsed_ms * rate // 1000)
         dp.icmp_stamp = now
     if dp.icmp_credit > 0:

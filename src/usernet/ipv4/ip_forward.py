@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..dev.datapath import PACKET_HOST
-from ..wire.checksum import csum_replace2
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_EXC_TTL,
@@ -48,11 +47,14 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
         ipv4_dp(dev.net).mib["FragFails"] += 1
         icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu & 0xFFFF)
         return
-    old = (ttl << 8) | pkt[9]
-    check = csum_replace2((pkt[10] << 8) | pkt[11], old, old - 0x100)
+    check = ((pkt[10] << 8) | pkt[11]) + 0x100  # ip_decrease_ttl
+    check = (check + (check >= 0xFFFF)) & 0xFFFF
     out = pkt[:8] + bytes((ttl - 1, pkt[9], check >> 8, check & 0xFF)) + pkt[12:]
     ipv4_dp(dev.net).mib["ForwDatagrams"] += 1
     if n > mtu:
         ip_output(rt, out)
-    else:
-        neigh_output(rt.dev, rt.gateway or rt.daddr, out, rt)
+        return
+    nexthop = rt.gateway or rt.daddr
+    neigh_output(rt.dev, nexthop, out, rt)
+    # memoise the neighbour for ip_rcv's fast path (dst->neighbour)
+    rt.neigh = rt.dev.net.kernel.neigh_tbl.entries.get((rt.dev, nexthop))

@@ -190,6 +190,7 @@ class NeighTable:
             raise KernelError(errno.ENOENT)
         n.del_timer()
         n.queue = None
+        n.nud_state = NUD_NONE  # n->dead: routes that memoised it look again
         self._unindex(dev, addr)
 
     def _unindex(self, dev: NetDevice, addr: int) -> None:
@@ -206,6 +207,7 @@ class NeighTable:
             if not (skip_perm and n.nud_state & NUD_PERMANENT):
                 n.del_timer()
                 n.queue = None
+                n.nud_state = NUD_NONE
                 del entries[(dev, addr)]
                 self._unindex(dev, addr)
         if self.proxies:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import errno
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
 from .devinet import inet_select_addr
@@ -154,6 +154,9 @@ class OutputRoute:
     iif: int = 0
     mark: int = 0
     metrics: Metrics | None = None
+    # The data path's memo: the next hop's neighbour entry (dst->neighbour);
+    # checked for liveness on every use, so a stale one only costs a lookup.
+    neigh: Any = None
 
 
 def ip_route_output(net: Net, daddr: int, saddr: int = 0, oif: NetDevice | None = None,

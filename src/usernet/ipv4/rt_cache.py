@@ -33,3 +33,7 @@ def rt_cache(net: Net) -> dict[Any, Any]:
         cache = ipv4.rt_cache = {}
         ipv4.rt_gen = _genid
     return cache
+
+
+def rt_cache_genid() -> int:
+    return _genid

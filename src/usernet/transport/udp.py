@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..ipv4.datapath_state import ipv4_dp
+from ..ipv4.icmp import icmp_send
 from ..wire.checksum import csum_partial, pseudo_header_sum
 from ..wire.icmp import ICMP_DEST_UNREACH, ICMP_PORT_UNREACH
 from ..wire.ipv4 import IPPROTO_UDP
@@ -39,8 +40,6 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
     mib["UdpNoPorts"] += 1
     if rt.flags & RTCF_BROADCAST_OR_MULTICAST:
         return
-    from ..ipv4.icmp import icmp_send
-
     icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH)
 
 
