@@ -4,6 +4,10 @@ A port forwards as soon as it is enabled (bridge up, port up with carrier);
 the bridge has carrier while at least one port forwards.  Without a MAC set by
 the user, a bridge takes the smallest MAC of its ports (the STP bridge id).
 Its MTU follows the smallest port MTU unless the user set one.
+
+The data path lives beside this module: frames a port receives
+(:mod:`.br_input`), forwarding, flooding and the bridge's own transmit
+(:mod:`.br_forward`), and the forwarding database (:mod:`.br_fdb`).
 """
 
 from __future__ import annotations
@@ -13,6 +17,27 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
 from .addr_lists import dev_mc_add, dev_mc_del
+from .br_fdb import (
+    FdbEntry,
+    fdb_add_local,
+    fdb_change_mac_address,
+    fdb_changeaddr,
+    fdb_delete_by_port,
+    fdb_flush,
+    gc_kick,
+)
+from .br_forward import br_dev_xmit
+from .br_input import br_handle_frame
+from .br_private import (
+    BR_DEFAULT_FLAGS,
+    BR_STATE_BLOCKING,
+    BR_STATE_DISABLED,
+    BR_STATE_FORWARDING,
+    BR_STATE_LEARNING,
+    BR_STATE_LISTENING,
+    BR_STATE_NAMES,
+    CS_NS,
+)
 from .bridge_opts import DEFAULTS as BRIDGE_DEFAULTS
 from .bridge_opts import check_bridge_opts
 from .core import (
@@ -20,6 +45,7 @@ from .core import (
     NETDEV_CHANGEADDR,
     NETDEV_CHANGEMTU,
     NETDEV_DOWN,
+    NETDEV_REGISTER,
     NETDEV_UNREGISTER,
     NETDEV_UP,
     call_netdevice_notifiers,
@@ -30,39 +56,28 @@ from .netdevice import IFF_UP, NET_ADDR_SET, ZERO_MAC, NetDevice
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
+    from ..sched import Scheduler, Timer
 
-BR_STATE_DISABLED = 0
-BR_STATE_LISTENING = 1
-BR_STATE_LEARNING = 2
-BR_STATE_FORWARDING = 3
-BR_STATE_BLOCKING = 4
-BR_STATE_NAMES = ("disabled", "listening", "learning", "forwarding", "blocking")
+__all__ = ["BR_STATE_BLOCKING", "BR_STATE_DISABLED", "BR_STATE_FORWARDING",
+           "BR_STATE_LEARNING", "BR_STATE_LISTENING", "BR_STATE_NAMES", "Bridge",
+           "BridgePort", "FdbEntry", "bridge_register", "check_enslave", "enslave",
+           "release"]
+
 BR_MAX_PORTS = 1 << 10
+BR_MAX_PORT_PRIORITY = 63
+BR_MAX_PATH_COST = 65535
 MRD_V4 = bytes.fromhex("01005e00006a")  # 224.0.0.106: multicast router discovery
 MRD_V6 = bytes.fromhex("33330000006a")  # ff02::6a
 
-# FDB entry states, in the NUD_* values Linux reports them with
-FDB_PERMANENT = 0x80  # NUD_PERMANENT: a local address (the port's own MAC), or "permanent"
-FDB_STATIC = 0x40  # NUD_NOARP: added with "static"
-FDB_DYNAMIC = 0x02  # NUD_REACHABLE: learned, or added with "dynamic"
-
-
-class FdbEntry:
-    """One forwarding-database entry of a port (``struct net_bridge_fdb_entry``)."""
-
-    __slots__ = ("mac", "seq", "state")
-
-    def __init__(self, mac: bytes, state: int, seq: int) -> None:
-        self.mac = mac
-        self.state = state
-        self.seq = seq  # creation order: a dump lists the newest first
-
 
 class BridgePort:
-    """``struct net_bridge_port``: a device's membership in a bridge."""
+    """``struct net_bridge_port``: a device's membership in a bridge.  Its
+    ``rx`` is the device's rx_handler (br_handle_frame)."""
 
-    __slots__ = ("br", "designated_mac", "designated_prio", "dev", "fdb", "own", "path_cost",
+    __slots__ = ("br", "designated_mac", "designated_prio", "dev", "flags", "path_cost",
                  "port_no", "priority", "state")
+
+    rx = br_handle_frame
 
     def __init__(self, br: Bridge, dev: NetDevice, port_no: int) -> None:
         self.br = br
@@ -71,8 +86,7 @@ class BridgePort:
         self.priority = 32
         self.path_cost = 2  # br_get_path_cost: 10 Gb/s and faster (veth reports 10G)
         self.state = BR_STATE_DISABLED
-        self.fdb: list[FdbEntry] = []  # entries added with `bridge fdb add ... master`
-        self.own = br.fdb_entry(dev.dev_addr, FDB_PERMANENT)  # br_fdb_insert of its MAC
+        self.flags = BR_DEFAULT_FLAGS
         self.become_designated()
 
     def become_designated(self) -> None:
@@ -81,42 +95,33 @@ class BridgePort:
         self.designated_prio = self.br.opt("priority")
         self.designated_mac = self.br.dev_addr
 
-    def fdb_entries(self) -> list[FdbEntry]:
-        """The port's entries as a dump lists them: newest first."""
-        return sorted([*self.fdb, self.own], key=lambda e: -e.seq)
-
-    def fdb_add(self, mac: bytes, state: int, *, replace: bool) -> None:
-        """``bridge fdb add|replace MAC dev PORT master`` (br_fdb_add)."""
-        found = next((e for e in self.fdb if e.mac == mac), None)
-        if found is None and self.own.mac != mac:
-            self.fdb.append(self.br.fdb_entry(mac, state))
-        elif not replace or found is None:
-            raise KernelError(errno.EEXIST)
-        else:
-            found.state = state
-
-    def fdb_del(self, mac: bytes) -> None:
-        found = next((e for e in self.fdb if e.mac == mac), None)
-        if found is None:
-            raise KernelError(errno.ENOENT)
-        self.fdb.remove(found)
-
     @property
     def port_id(self) -> int:
         return (self.priority << 10) | self.port_no
 
 
 class Bridge(NetDevice):
-    __slots__ = ("fdb_seq", "mtu_set_by_user", "opts", "ports")
+    __slots__ = ("ageing_ns", "fdb", "gc_timer", "mtu_set_by_user", "opts", "port_list",
+                 "ports", "sched")
     kind = "bridge"
     netns_immutable = True  # br_dev_setup: a bridge is netns-local
+
+    ndo_start_xmit = br_dev_xmit
 
     def __init__(self, name: str, dev_addr: bytes, addr_assign_type: int) -> None:
         super().__init__(name, dev_addr, addr_assign_type)
         self.ports: dict[NetDevice, BridgePort] = {}
-        self.fdb_seq = 0
+        self.port_list: tuple[BridgePort, ...] = ()  # br->port_list: newest port first
+        self.fdb: dict[bytes, FdbEntry] = {}  # by MAC, oldest first
+        self.gc_timer: Timer | None = None
+        self.sched: Scheduler | None = None  # the kernel's, once registered
         self.opts: dict[str, int] | None = None  # IFLA_BR_* set by hand; None: defaults
+        self.ageing_ns = BRIDGE_DEFAULTS["ageing_time"] * CS_NS
         self.mtu_set_by_user = False
+
+    def now(self) -> int:
+        sched = self.sched
+        return sched.now if sched is not None else 0
 
     def opt(self, key: str) -> int:
         """An IFLA_BR_* value by its JSON key (bridge_opts.BRIDGE_OPTIONS)."""
@@ -125,17 +130,26 @@ class Bridge(NetDevice):
         return BRIDGE_DEFAULTS[key]
 
     def changelink(self, opts: dict[str, int]) -> None:
-        """br_changelink: validate everything, then apply."""
+        """br_changelink: validate everything, then apply.  ``fdb_flush`` is an
+        action, not an option: it deletes every entry that is not static."""
         check_bridge_opts(opts)
+        opts = dict(opts)
+        if opts.pop("fdb_flush", 0):
+            fdb_flush(self)
         if opts:
             self.opts = {**(self.opts or {}), **opts}
+        if "ageing_time" in opts:  # br_set_ageing_time: collect with the new time now
+            self.ageing_ns = opts["ageing_time"] * CS_NS
+            gc_kick(self)
         if "priority" in opts:  # br_stp_set_bridge_priority: enabled ports follow
             for port in self.ports.values():
                 if port.state != BR_STATE_DISABLED:
                     port.designated_prio = opts["priority"]
 
     def change_bridge_id(self, addr: bytes) -> None:
-        """br_stp_change_bridge_id: ports designated by the old id follow the MAC."""
+        """br_stp_change_bridge_id: the bridge's local FDB entry and the ports
+        designated by the old id follow the MAC."""
+        fdb_change_mac_address(self, addr)
         old, self.dev_addr = self.dev_addr, addr
         for port in self.ports.values():
             if port.designated_mac == old:
@@ -144,9 +158,15 @@ class Bridge(NetDevice):
     def ndo_set_mac_address(self, addr: bytes) -> None:
         self.change_bridge_id(addr)
 
-    def fdb_entry(self, mac: bytes, state: int) -> FdbEntry:
-        self.fdb_seq += 1
-        return FdbEntry(mac, state, self.fdb_seq)
+    def registered(self) -> None:
+        """NETDEV_REGISTER: the bridge's MAC becomes a local FDB entry."""
+        self.sched = self.net.kernel.sched
+        fdb_add_local(self, None, self.dev_addr)
+
+    def uninit(self) -> None:
+        if self.gc_timer is not None:
+            self.gc_timer.cancel()
+            self.gc_timer = None
 
     # -- ports ---------------------------------------------------------------------
 
@@ -167,8 +187,10 @@ class Bridge(NetDevice):
         port_no = next(n for n in range(1, BR_MAX_PORTS) if n not in used)
         port = BridgePort(self, dev, port_no)
         self.ports[dev] = port
+        self.port_list = (port, *self.port_list)
         dev.master = self
         dev.rx_handler = port
+        fdb_add_local(self, port, dev.dev_addr)
         self.mtu_auto_adjust()
         changed = self.recalculate_bridge_id()
         if dev.flags & IFF_UP and dev.oper_up() and self.flags & IFF_UP:
@@ -186,6 +208,8 @@ class Bridge(NetDevice):
             return
         self.disable_port(port)
         del self.ports[dev]
+        self.port_list = tuple(p for p in self.port_list if p is not port)
+        fdb_delete_by_port(self, port, do_all=True)
         dev.master = None
         dev.rx_handler = None
         self.mtu_auto_adjust()
@@ -200,7 +224,9 @@ class Bridge(NetDevice):
         self.port_state_selection()
 
     def disable_port(self, port: BridgePort) -> None:
+        """br_stp_disable_port: the port forgets what it learned."""
         port.state = BR_STATE_DISABLED
+        fdb_delete_by_port(self, port, do_all=False)
         self.port_state_selection()
 
     def port_state_selection(self) -> None:
@@ -249,11 +275,33 @@ class Bridge(NetDevice):
         elif event == NETDEV_UNREGISTER:
             self.del_if(dev)
         elif event == NETDEV_CHANGEADDR:
-            port.own = self.fdb_entry(dev.dev_addr, FDB_PERMANENT)  # br_fdb_changeaddr
+            fdb_changeaddr(port, dev.dev_addr)
             if self.recalculate_bridge_id():
                 call_netdevice_notifiers(NETDEV_CHANGEADDR, self)
         elif event == NETDEV_CHANGEMTU:
             self.mtu_auto_adjust()
+
+    def setport(self, port: BridgePort, set_flags: int, clear_flags: int, cost: int,
+                priority: int, state: int) -> None:
+        """br_setport (``bridge link set``): flags, then path cost, priority and
+        state (0 / -1: not asked); an error stops there, as in Linux."""
+        port.flags = (port.flags | set_flags) & ~clear_flags
+        if cost:
+            if not 1 <= cost <= BR_MAX_PATH_COST:
+                raise KernelError(errno.ERANGE)
+            port.path_cost = cost
+        if priority >= 0:
+            if priority > BR_MAX_PORT_PRIORITY:
+                raise KernelError(errno.ERANGE)
+            port.priority = priority
+        if state >= 0:
+            if state > BR_STATE_BLOCKING:
+                raise KernelError(errno.EINVAL)
+            dev = port.dev
+            if not dev.flags & IFF_UP or (not dev.oper_up() and state != BR_STATE_DISABLED):
+                raise KernelError(errno.ENETDOWN)
+            port.state = state
+            self.port_state_selection()
 
     # -- address and MTU -------------------------------------------------------------
 
@@ -292,6 +340,8 @@ def bridge_netdev_event(event: int, dev: NetDevice) -> None:
     port = dev.rx_handler
     if isinstance(port, BridgePort):
         port.br.port_event(event, port)
+    elif event == NETDEV_REGISTER and isinstance(dev, Bridge):
+        dev.registered()
 
 
 def bridge_register(kernel: Kernel) -> None:
