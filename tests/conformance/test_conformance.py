@@ -8,6 +8,11 @@ from harness import HERE, check, scenarios, shared_compare
 
 # Public scenarios whose commands are all within what usernet implements so far.
 PUBLIC_IN_SCOPE = {
+    "p01_loopback_per_namespace",
+    "p02_veth_pair_ping",
+    "p03_same_names_many_namespaces",
+    "p08_router_ip_forward",
+    "p12_bridge_three_namespaces",
     "p04_move_device_flushes_state",
     "p05_move_conflicts_and_lo",
     "p06_netns_delete_destroys_peers",

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..wire.ethernet import ETH_HLEN
+from ..wire.ethernet import ETH_HLEN, ETH_P_IPV6
 from .netdevice import IFF_UP
 from .stats import DevStats
 
@@ -161,9 +161,12 @@ def netif_receive(dev: NetDevice, frame: bytes, summed: int = CHECKSUM_NONE) -> 
     handler = dev.rx_handler
     if handler is not None and handler.rx(dev, frame, pkt_type, summed):
         return
-    proto = ptype_base.get((frame[12] << 8) | frame[13])
+    ethertype = (frame[12] << 8) | frame[13]
+    proto = ptype_base.get(ethertype)
     if proto is not None:
         proto(dev, frame, pkt_type, summed)
+    elif ethertype != ETH_P_IPV6:  # IPv6 has a handler in Linux; nothing else here does
+        dev_stats(dev).rx_dropped += 1
 
 
 def netif_receive_list(dev: NetDevice, frames: list[bytes], summed: int) -> None:

@@ -120,27 +120,28 @@ def _send_error(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> None:
 
 
 def _rate_allow(net: Net, rt: OutputRoute, daddr: int, icmp_type: int, code: int) -> bool:
-    """icmpv4_global_allow + icmpv4_xrlim_allow."""
+    """icmpv4_global_allow, icmpv4_xrlim_allow, icmp_global_consume -- in
+    Linux's order: an empty global bucket refuses even errors to ourselves."""
     if icmp_type > NR_ICMP_TYPES or (icmp_type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED):
         return True
     if not (1 << icmp_type) & sysctl_int(net, "net.ipv4.icmp_ratemask"):
         return True
-    if find_ifa(net, daddr) is not None:
-        return True  # the error goes out of lo: never limited
     dp = ipv4_dp(net)
-    if not _global_allow(net):
+    if not _global_credit(net):
         dp.mib["IcmpOutRateLimitGlobal"] += 1
         return False
-    timeout = sysctl_int(net, "net.ipv4.icmp_ratelimit") * 250 // 1000
-    if _xrlim_allow(net, daddr, timeout):
-        return True
-    dp.mib["IcmpOutRateLimitHost"] += 1
-    return False
+    if find_ifa(net, daddr) is None:  # errors that go out of lo are never limited
+        timeout = sysctl_int(net, "net.ipv4.icmp_ratelimit") * 250 // 1000
+        if not _xrlim_allow(net, daddr, timeout):
+            dp.mib["IcmpOutRateLimitHost"] += 1
+            return False
+    dp.icmp_credit -= 1
+    return True
 
 
-def _global_allow(net: Net) -> bool:
-    """icmp_global_allow: a token bucket of icmp_msgs_per_sec, icmp_msgs_burst deep,
-    refilled at most every HZ/50."""
+def _global_credit(net: Net) -> bool:
+    """icmp_global_allow: a token bucket of icmp_msgs_per_sec, icmp_msgs_burst
+    deep, refilled at most every HZ/50; consumed only once a message goes."""
     dp = ipv4_dp(net)
     now = net.kernel.sched.now
     if dp.icmp_credit < 0:
@@ -152,10 +153,7 @@ def _global_allow(net: Net) -> bool:
         rate = sysctl_int(net, "net.ipv4.icmp_msgs_per_sec")
         dp.icmp_credit = min(burst, dp.icmp_credit + elapsed_ms * rate // 1000)
         dp.icmp_stamp = now
-    if dp.icmp_credit > 0:
-        dp.icmp_credit -= 1
-        return True
-    return False
+    return dp.icmp_credit > 0
 
 
 def _xrlim_allow(net: Net, daddr: int, timeout: int) -> bool:

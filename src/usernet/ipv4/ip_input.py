@@ -112,7 +112,7 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
                 out[0:14] = nb.hh
                 _decrease_ttl(out, ttl)
                 mib["ForwDatagrams"] += 1
-                dev_queue_xmit(rt.dev, out)  # type: ignore[arg-type]
+                dev_queue_xmit(rt.dev, bytes(out))
                 return
         ip_forward(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, pkt_type, summed)
     elif flags & RTCF_LOCAL:
@@ -139,7 +139,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
         cache = rt_cache(net)
     mac = dev.dev_addr
     out_dev: NetDevice | None = None
-    outs: list[bytearray] = []
+    outs: list[bytes] = []
     forwarded = 0
     for frame in frames:
         if frame.startswith(mac) and len(frame) >= 34 and frame[14] == 0x45:
@@ -169,7 +169,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                     out = bytearray(frame[:ETH_HLEN + tot_len])
                     out[0:14] = nb.hh
                     _decrease_ttl(out, ttl)
-                    outs.append(out)
+                    outs.append(bytes(out))
                     forwarded += 1
                     continue
         if outs:

@@ -86,6 +86,8 @@ class RawSocket:
 
         if self.closed:
             raise KernelError(errno.EBADF)
+        if len(payload) > 0xFFFF - 20:
+            raise KernelError(errno.EMSGSIZE)  # ip_append_data: length > 0xFFFF
         rt = self.route(daddr)
         if rt.type == RTN_BROADCAST and not self.so_broadcast:
             raise KernelError(errno.EACCES)

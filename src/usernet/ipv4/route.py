@@ -268,8 +268,11 @@ def _mc_joined(dev: NetDevice, group: int) -> bool:
 def _is_local_addr(net: Net, addr: int) -> bool:
     """__ip_dev_find: some device of this namespace has ``addr``."""
     from .devinet import find_ifa
+    from .fib_frontend import inet_addr_is_local
 
-    return find_ifa(net, addr) is not None
+    # __ip_dev_find: the address hash, then the local table (127.5.6.7 is
+    # local through "local 127.0.0.0/8 dev lo").
+    return find_ifa(net, addr) is not None or inet_addr_is_local(net, addr)
 
 
 # -- input routes (``ip route get ... iif DEV``) -------------------------------------
@@ -346,11 +349,11 @@ def _mkroute_input(net: Net, res: FibResult, flow: Flow, in_dev: NetDevice) -> O
 
 
 def _send_redirects(dev: NetDevice) -> bool:
-    """IN_DEV_TX_REDIRECTS: both 'all' and the device must allow it."""
+    """IN_DEV_TX_REDIRECTS: IN_DEV_ORCONF -- 'all' or the device."""
     in_dev = dev.ip_ptr
     conf_all = dev.net.ipv4.devconf_all
-    return (in_dev is not None and bool(in_dev.conf_get("send_redirects"))
-            and bool(conf_all.get("send_redirects")))
+    return in_dev is not None and bool(in_dev.conf_get("send_redirects")
+                                       or conf_all.get("send_redirects"))
 
 
 def validate_source(net: Net, src: int, dst: int, dev: NetDevice, tos: int,

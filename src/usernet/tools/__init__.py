@@ -70,7 +70,7 @@ ToolMain = Callable[[Proc, list[str]], int]
 
 
 def _registry() -> dict[str, ToolMain]:
-    from . import bridge, ip, misc, sysctl
+    from . import bridge, ip, misc, ping, sysctl
 
     return {
         "ip": ip.main,
@@ -80,6 +80,7 @@ def _registry() -> dict[str, ToolMain]:
         "false": misc.false,
         "echo": misc.echo,
         "sleep": misc.sleep,
+        "ping": ping.main,
     }
 
 

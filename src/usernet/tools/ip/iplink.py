@@ -272,7 +272,8 @@ def parse_bridge_opts(args: Args) -> dict[str, int]:
     while args:
         word = args.pop()
         if word == "fdb_flush":
-            continue  # flushes learned entries: there are none before the data path
+            data["fdb_flush"] = 1
+            continue
         if word in NOT_IMPLEMENTED:
             data[word] = 1 if args.next_arg() else 0  # the kernel says what it lacks
             continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ...dev.br_private import BR_BCAST_FLOOD, BR_FLOOD, BR_HAIRPIN_MODE, BR_LEARNING, BR_MCAST_FLOOD
 from ...dev.bridge import BR_STATE_NAMES, Bridge, BridgePort
 from ...dev.bridge_opts import BRIDGE_OPTIONS
 from ...dev.netdevice import (
@@ -169,14 +170,18 @@ def _bridge_data(br: Bridge) -> list[tuple[str, str, Any]]:
     ]
 
 
+def _pf(port: BridgePort, flag: int) -> bool:
+    return bool(port.flags & flag)
+
+
 def _port_data(port: BridgePort) -> list[tuple[str, str, Any]]:
     bid = _id_text(port.designated_prio, port.designated_mac)
     return [
         ("state", "state", BR_STATE_NAMES[port.state]), ("priority", "priority", port.priority),
-        ("cost", "cost", port.path_cost), ("hairpin", "hairpin", False),
+        ("cost", "cost", port.path_cost), ("hairpin", "hairpin", _pf(port, BR_HAIRPIN_MODE)),
         ("guard", "guard", False), ("root_block", "root_block", False),
-        ("fastleave", "fastleave", False), ("learning", "learning", True),
-        ("flood", "flood", True), ("id", "port_id", f"0x{port.port_id:x}"),
+        ("fastleave", "fastleave", False), ("learning", "learning", _pf(port, BR_LEARNING)),
+        ("flood", "flood", _pf(port, BR_FLOOD)), ("id", "port_id", f"0x{port.port_id:x}"),
         ("no", "port_no", f"0x{port.port_no:x}"),
         ("designated_port", "designated_port", port.port_id),
         ("designated_cost", "designated_cost", 0), ("bridge_id", "designated_bridge", bid),
@@ -186,8 +191,10 @@ def _port_data(port: BridgePort) -> list[tuple[str, str, Any]]:
         ("topology_change_ack", "topology_change_ack", 0),
         ("config_pending", "config_pending", 0), ("proxy_arp", "proxy_arp", False),
         ("proxy_arp_wifi", "proxy_arp_wifi", False),
-        ("multicast_router", "mcast_router", 1), ("mcast_flood", "mcast_flood", True),
-        ("bcast_flood", "bcast_flood", True), ("mcast_to_unicast", "mcast_to_unicast", False),
+        ("multicast_router", "mcast_router", 1),
+        ("mcast_flood", "mcast_flood", _pf(port, BR_MCAST_FLOOD)),
+        ("bcast_flood", "bcast_flood", _pf(port, BR_BCAST_FLOOD)),
+        ("mcast_to_unicast", "mcast_to_unicast", False),
         ("neigh_suppress", "neigh_suppress", False), ("group_fwd_mask", "group_fwd_mask", "0"),
         ("group_fwd_mask_str", "group_fwd_mask_str", "0x0"),
         ("vlan_tunnel", "vlan_tunnel", False), ("isolated", "isolated", False),
