@@ -4,19 +4,21 @@ and cannot be deleted."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..pernet import PernetOperations
 from .core import register_netdevice, unregister_netdevice_many
-from .datapath import dev_stats, netif_rx
-from .netdevice import IFF_LOOPBACK, NET_ADDR_PERM, ZERO_MAC, NetDevice
+from .datapath import PACKET_OUTGOING, dev_stats, netif_rx
+from .netdevice import IFF_LOOPBACK, IFF_UP, NET_ADDR_PERM, ZERO_MAC, NetDevice
 
 if TYPE_CHECKING:
     from ..net import Net
 
 
 class Loopback(NetDevice):
-    __slots__ = ()
+    # The route each queued frame was sent on, in backlog order: a looped
+    # packet keeps its dst (skb_dst_force), so input needs no second lookup.
+    __slots__ = ("dst_q",)
     link_type = "loopback"
     default_mtu = 65536
     min_mtu = 0
@@ -27,10 +29,32 @@ class Loopback(NetDevice):
     def __init__(self) -> None:
         super().__init__("lo", ZERO_MAC, NET_ADDR_PERM)
         self.broadcast = ZERO_MAC
+        self.dst_q: dict[int, tuple[bytes, Any]] = {}
+
+    def xmit_with_dst(self, frame: bytes, dst: Any) -> None:
+        """dev_queue_xmit for a routed packet: the route travels with it."""
+        if not self.flags & IFF_UP:
+            return
+        if self.taps:
+            for tap in self.taps:
+                tap(self, frame, PACKET_OUTGOING)
+        if self._loop(frame):
+            self.dst_q[id(frame)] = (frame, dst)
+
+    def take_dst(self, frame: bytes) -> Any:
+        """The route ``frame`` was sent on (None for a frame from elsewhere)."""
+        entry = self.dst_q.pop(id(frame), None)
+        return entry[1] if entry is not None and entry[0] is frame else None
+
+    def ndo_stop(self) -> None:
+        self.dst_q.clear()  # frames in flight are dropped on a down device
 
     def ndo_start_xmit(self, frame: bytes) -> None:
         """loopback_xmit: counted as sent and received, then back in through
         the backlog -- never received inside the sender's call."""
+        self._loop(frame)
+
+    def _loop(self, frame: bytes) -> bool:
         n = len(frame)
         st = dev_stats(self)
         if netif_rx(self, frame, self.net.kernel.link_delay_ns):
@@ -38,8 +62,9 @@ class Loopback(NetDevice):
             st.tx_bytes += n
             st.rx_packets += 1
             st.rx_bytes += n
-        else:
-            st.rx_dropped += 1
+            return True
+        st.rx_dropped += 1
+        return False
 
 
 def loopback_net_init(net: Net) -> None:

@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from ..net import Net
 
 
+# is_skb_forwardable: a frame may exceed the receiver's MTU by its Ethernet
+# header and one VLAN tag.
+FORWARDABLE_OVERHEAD = 14 + 4
+
+
 class Veth(NetDevice):
     __slots__ = ("delay_ns", "peer")
     kind = "veth"
@@ -30,6 +35,11 @@ class Veth(NetDevice):
         move here, as Linux's do; a full backlog is the sender's tx_dropped."""
         peer = self.peer
         if peer is None or not peer.flags & IFF_UP:
+            dev_stats(self).tx_dropped += 1
+            return
+        if len(frame) > peer.mtu + FORWARDABLE_OVERHEAD:
+            # is_skb_forwardable: the receiver drops it, the sender counts it
+            dev_stats(peer).rx_dropped += 1
             dev_stats(self).tx_dropped += 1
             return
         delay = self.delay_ns
@@ -50,6 +60,11 @@ class Veth(NetDevice):
         peer = self.peer
         if peer is None or not peer.flags & IFF_UP:
             dev_stats(self).tx_dropped += len(frames)
+            return
+        limit = peer.mtu + FORWARDABLE_OVERHEAD
+        if any(len(f) > limit for f in frames):
+            for f in frames:
+                self.ndo_start_xmit(f)
             return
         delay = self.delay_ns
         if delay is None:

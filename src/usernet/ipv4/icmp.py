@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
@@ -68,14 +69,18 @@ def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
         daddr = inet_select_addr(in_dev, saddr, RT_SCOPE_UNIVERSE)
     body = pkt[ihl:]
     reply = icmp_message(ICMP_ECHOREPLY, 0, int.from_bytes(body[4:8], "big"), body[8:])
-    _send(net, saddr, daddr, tos, reply)
+    _send(net, saddr, daddr, tos, reply, rt.iif if rt.dev is net.loopback_dev else 0)
 
 
-def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes) -> bool:
+def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes, iif: int = 0) -> bool:
     try:
         rt = ip_route_output(net, daddr, saddr, tos=tos & IPTOS_TOS_MASK)
     except KernelError:
         return False
+    if iif and rt.flags & RTCF_LOCAL and rt.iif != iif:
+        # Observed on 6.18 (c068): an answer to a request that looped back
+        # with input interface X reaches sockets bound to X.
+        rt = dataclasses.replace(rt, iif=iif)
     ip_build_and_send(rt, IPPROTO_ICMP, msg, tos=tos, pmtudisc=IP_PMTUDISC_DONT)
     ipv4_dp(net).mib["IcmpOutMsgs"] += 1
     return True

@@ -20,6 +20,7 @@ from ..dev.datapath import (
     dev_queue_xmit,
     dev_queue_xmit_list,
 )
+from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
 from ..wire.checksum import csum_partial
@@ -89,7 +90,8 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         # A looped-back packet keeps the output route it was sent on, which
         # is always local (RTCF_LOCAL): no second lookup.
         pkt = frame[ETH_HLEN:ETH_HLEN + tot_len]
-        ip_local_deliver(dev, pkt, _loopback_route(dev, daddr, saddr), summed)
+        dst = dev.take_dst(frame) if isinstance(dev, Loopback) else None
+        ip_local_deliver(dev, pkt, dst or _loopback_route(dev, daddr, saddr), summed)
         return
     ipv4 = net.ipv4
     cache = ipv4.rt_cache

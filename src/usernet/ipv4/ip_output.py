@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..dev.loopback import Loopback
 from ..wire.ipv4 import IP_DF, ipv4_header
 from .datapath_state import ipv4_dp, sysctl_int
 from .neigh_resolve import neigh_output
+
+LOOPBACK_HH = bytes(12) + b"\x08\x00"
 
 if TYPE_CHECKING:
     from .route import OutputRoute
@@ -68,7 +71,11 @@ def _finish(rt: OutputRoute, pkt: bytes) -> None:
 
     if rt.flags & RTCF_BROADCAST and not rt.is_input:
         _loopback_copy(rt, pkt)
-    neigh_output(rt.dev, rt.gateway or rt.daddr, pkt, rt)
+    dev = rt.dev
+    if isinstance(dev, Loopback):
+        dev.xmit_with_dst(LOOPBACK_HH + pkt, rt)
+        return
+    neigh_output(dev, rt.gateway or rt.daddr, pkt, rt)
 
 
 def ip_fragment_output(rt: OutputRoute, pkt: bytes, mtu: int) -> None:

@@ -86,9 +86,9 @@ class RawSocket:
 
         if self.closed:
             raise KernelError(errno.EBADF)
-        if len(payload) > 0xFFFF - 20:
-            raise KernelError(errno.EMSGSIZE)  # ip_append_data: length > 0xFFFF
         rt = self.route(daddr)
+        if len(payload) > 0xFFFF - 20:  # ip_append_data: the datagram cannot exist
+            raise KernelError(errno.EMSGSIZE, f"mtu={route_mtu(rt)}")
         if rt.type == RTN_BROADCAST and not self.so_broadcast:
             raise KernelError(errno.EACCES)
         mtu = route_mtu(rt)

@@ -254,7 +254,9 @@ def _mkroute_output(net: Net, res: FibResult | None, flow: Flow, dev: NetDevice,
         if res.nh.gw and res.nh.scope == RT_SCOPE_LINK:
             gw = res.nh.gw
     metrics = res.route.metrics if res is not None else None
+    # rt_iif: what a looped-back packet reports as its input interface
     return OutputRoute(rtype, daddr, flow.saddr, dev, gw, table, flags, res, mark=flow.mark,
+                       iif=flow.oif or dev.ifindex,
                        metrics=metrics)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import ipaddress
+import math
 import os
 import re
 import struct
@@ -174,21 +175,19 @@ def c_strtod(text: str) -> tuple[float, int, bool]:
     m = _FLOAT_RE.match(text)
     if m is None:
         return 0.0, 0, False
-    lit = m.group().lstrip(_C_SPACE)
+    lit = m.group().strip(_C_SPACE)
     body = lit.lstrip("+-").lower()
+    sign = -1.0 if lit.startswith("-") else 1.0
+    if body.startswith(("inf", "nan")):
+        return math.copysign(float(body[:3]), sign), m.end(), False
+    hexa = body.startswith("0x")
+    mantissa = body.split("p" if hexa else "e")[0].removeprefix("0x")
     try:
-        if body.startswith("0x"):
-            value = float.fromhex(lit)
-        else:
-            value = float(lit.split("(")[0])
+        value = float.fromhex(lit) if hexa else float(lit)
     except OverflowError:
-        value = float("-inf") if lit.startswith("-") else float("inf")
-    finite_lit = not body.startswith(("inf", "nan"))
-    tiny = value != 0 and abs(value) < DBL_MIN
-    zeroed = value == 0 and finite_lit and re.search(r"[1-9a-f]", body.split("p")[0]
-                                                     .split("e")[0].replace("0x", "")) is not None
-    erange = finite_lit and (value in (float("inf"), float("-inf")) or tiny or bool(zeroed))
-    return value, m.end(), erange
+        value = math.copysign(math.inf, sign)
+    nonzero = re.search("[1-9a-f]" if hexa else "[1-9]", mantissa) is not None
+    return value, m.end(), math.isinf(value) or (nonzero and abs(value) < DBL_MIN)
 
 
 def ping_strtod(proc: Proc, text: str, what: str) -> float:
@@ -199,8 +198,7 @@ def ping_strtod(proc: Proc, text: str, what: str) -> float:
     if erange or end == 0 or end != len(text):
         proc.err(f"ping: option argument contains garbage: {text[end:]}\n"
                  "ping: this will become fatal error in the future\n")
-    if value != value or value in (float("inf"), float("-inf")) or (
-            value != 0 and abs(value) < DBL_MIN):
+    if not math.isfinite(value) or (value != 0 and abs(value) < DBL_MIN):
         raise ToolExit(2, f"ping: {what}: {text}: Numerical result out of range")
     return value
 
@@ -380,16 +378,11 @@ def _opt_rr_ts(proc: Proc, o: Opts, val: str) -> None:
 
 
 def _opt_flow(proc: Proc, o: Opts, val: str) -> None:
-    if val[:2] in ("0x", "0X"):
-        m, base = re.match(r"[ \t\n\v\f\r]*[+-]?[0-9a-fA-F]*", val[2:]), 16
-    else:
-        m, base = re.match(r"[ \t\n\v\f\r]*[+-]?[0-9]*", val), 10
-    body = val[2:] if base == 16 else val
-    if m is None or m.end() != len(body):
+    """parseflow(): validated only, IPv6 has no use here."""
+    flow, whole = _c_hex_or_dec(val)
+    if not whole:
         raise ToolExit(2, f"ping: bad value for flowinfo: {val}")
-    digits = m.group().strip(_C_SPACE)
-    flow = int(digits, base) if digits.lstrip("+-") else 0
-    if flow & ~0xFFFFF & ULONG_MAX:
+    if flow & 0xFFFFFFFF & ~0xFFFFF:  # (int)strtoul(): the sign spreads
         raise ToolExit(2, f"ping: flow value is greater than 20 bits: {val}")
 
 

@@ -7,14 +7,18 @@ libpcap's grammar.y, including qualifier inheritance ("host 1.2.3.4 or
 gencode.c, reading the same fields at the same offsets as the BPF program
 tcpdump runs, and a read past the end of a frame rejects the frame, as an
 out-of-range BPF load does.  Bad expressions raise FilterError carrying the
-line tcpdump prints on stderr.
+line tcpdump prints on stderr, including the optimizer's "expression rejects
+all packets" for filters no frame can pass.
 
-Differences, by design: no resolver is consulted for host, network or
-Ethernet names (tcpdump's "unknown host 'x'" errors result); service and
-protocol names do come from the system databases, as tcpdump's do.  vlan,
-mpls, pppoe, geneve, protochain, ATM/MTP/pf/802.11 keywords, inbound,
-outbound, ifindex and the AppleTalk/IPX/ISO/DECnet tests raise FilterError
-with a "usernet:" message instead of compiling.
+Where it can differ from tcpdump: on frames cut short inside a header the
+filter reads (libpcap's optimizer sometimes drops a test whose outcome cannot
+matter, and with it the load); "len", "less" and "greater" see the frame's
+captured length.  By design, no resolver is consulted for host, network or
+Ethernet names (tcpdump's "unknown host 'x'" errors result), while service
+and protocol names come from the system databases as tcpdump's do.  vlan,
+mpls, pppoe, geneve, protochain, llc, ATM/MTP/pf/802.11 keywords, ifindex and
+the AppleTalk/IPX/DECnet/OSI tests raise FilterError with a "usernet:"
+message instead of compiling.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import socket
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import reduce
 from typing import cast
 
 Predicate = Callable[[bytes], bool]
@@ -223,7 +228,6 @@ def _lex(text: str) -> list[_Tok]:
 
 _Qual = tuple[str, str, str]
 _QERR: _Qual = ("undef", "undef", "undef")
-_QDEFAULT: _Qual = ("default", "default", "default")
 
 
 def _load8(b: bytes, off: int) -> int:
@@ -304,7 +308,7 @@ def _linktype(proto: int) -> _Test:
     if proto in (0xFE, 0x06, 0xF0):  # ISO, IP and NetBEUI SAPs: DSAP and SSAP
         return _and(is_8023, _cmp(14, 2, proto << 8 | proto))
     if proto in (0xE0, 0x809B, 0x80F3):
-        raise _unsupported("for IPX and AppleTalk link types")
+        raise _unsupported("'ether proto' for IPX and AppleTalk")
     if proto <= 1500:
         return _and(is_8023, _cmp(14, 1, proto))
     return _cmp(12, 2, proto)
@@ -442,10 +446,7 @@ def _gen_host6(addr: bytes, mask: bytes, proto: str, direction: str, kind: str) 
                  for i in range(0, 16, 4)]
 
         def at(base: int) -> _Test:
-            test = _cmp(base, 4, *words[0][:1], words[0][1])
-            for i, (a, m) in enumerate(words[1:], 1):
-                test = _and(test, _cmp(base + 4 * i, 4, a, m))
-            return test
+            return reduce(_and, [_cmp(base + 4 * i, 4, a, m) for i, (a, m) in enumerate(words)])
 
         return _and(_linktype(_ETHERTYPE_IPV6),
                     _by_dir(direction, at(22), at(38), _OTHER_ADDR_TEXT))
@@ -478,17 +479,10 @@ def _gen_ports(lo: int, hi: int, ip_proto: int | None, direction: str,
                what: str) -> _Test:
     """gen_port/gen_portrange and their IPv6 twins (ip_proto None: tcp, udp or sctp)."""
     protos = (6, 17, 132) if ip_proto is None else (ip_proto,)
-    v4: _Test | None = None
-    v6: _Test | None = None
-    for proto in protos:
-        ports4 = _by_dir(direction, _port_atom(0, 0, lo, hi), _port_atom(0, 2, lo, hi), what)
-        one4 = _and(_and(_cmp(23, 1, proto), _IPFRAG), ports4)
-        ports6 = _by_dir(direction, _port_atom(54, 0, lo, hi), _port_atom(54, 2, lo, hi),
-                         what)
-        one6 = _and(_cmp(20, 1, proto), ports6)
-        v4 = one4 if v4 is None else _or(v4, one4)
-        v6 = one6 if v6 is None else _or(v6, one6)
-    assert v4 is not None and v6 is not None
+    ports4 = _by_dir(direction, _port_atom(0, 0, lo, hi), _port_atom(0, 2, lo, hi), what)
+    ports6 = _by_dir(direction, _port_atom(54, 0, lo, hi), _port_atom(54, 2, lo, hi), what)
+    v4 = reduce(_or, [_and(_and(_cmp(23, 1, p), _IPFRAG), ports4) for p in protos])
+    v6 = reduce(_or, [_and(_cmp(20, 1, p), ports6) for p in protos])
     return _or(_and(_linktype(_ETHERTYPE_IPV6), v6), _and(_linktype(_ETHERTYPE_IP), v4))
 
 
