@@ -283,7 +283,11 @@ class NetLeaf(Leaf):
     def write(self, text: str) -> None:
         value = parse_value(self.spec, text, self.read())
         if self.mode == MODE_WO:
-            return  # route.flush: an action, nothing to keep (no route cache yet)
+            if self.key == "net.ipv4.route.flush":
+                from .ipv4.fnhe import fnhe_flush
+
+                fnhe_flush(self.net)  # an action: nothing to keep
+            return
         old = self.read()
         if self.net.sysctls is None:
             self.net.sysctls = {}

@@ -14,6 +14,7 @@ from ..sysctl_defaults import NET_DEFAULTS
 
 if TYPE_CHECKING:
     from ..net import Net
+    from .fnhe import FibNhException
     from .ip_fragment import IpFragQueues
     from .raw import RawSocket
 
@@ -43,11 +44,13 @@ class InetPeer:
 
 
 class IPv4Datapath:
-    __slots__ = ("frags", "icmp_credit", "icmp_stamp", "ip_id", "mib", "peers", "raw_socks")
+    __slots__ = ("fnhe", "frags", "icmp_credit", "icmp_stamp", "ip_id", "mib", "peers",
+                 "raw_socks")
 
     def __init__(self, net: Net) -> None:
         self.peers: dict[int, InetPeer] = {}
         self.frags: IpFragQueues | None = None
+        self.fnhe: dict[tuple[int, int], FibNhException] = {}  # see fnhe.py
         self.raw_socks: list[RawSocket] = []
         self.ip_id = net.kernel.rng.randrange(0x10000)
         self.mib: dict[str, int] = dict.fromkeys(SNMP_NAMES, 0)

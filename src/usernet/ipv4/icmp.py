@@ -24,7 +24,10 @@ from .datapath_state import ipv4_dp, jiffies, sysctl_int
 from .devinet import find_ifa, inet_select_addr
 from .fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_LOCAL
 from .fib_frontend import inet_addr_type
-from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send
+from .fnhe import NSEC, RT_GC_TIMEOUT_S, update_or_create_fnhe
+from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send, route_mtu
+from .neigh_resolve import neigh_create, neigh_event_send
+from .neighbour import NUD_VALID
 from .route import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST, ip_route_output
 
 if TYPE_CHECKING:
@@ -52,8 +55,82 @@ def icmp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int)
     icmp_type = pkt[ihl]
     if icmp_type == ICMP_ECHO:
         icmp_echo(dev, pkt, ihl, rt)
+    elif icmp_type in (ICMP_DEST_UNREACH, ICMP_REDIRECT):
+        icmp_err_learn(dev, pkt, ihl)
     # Errors and replies reach raw sockets (done by the caller) and, for
     # the transport they quote, its error handler: sockets arrive with issue 4.
+
+
+def icmp_err_learn(dev: NetDevice, pkt: bytes, ihl: int) -> None:
+    """icmp_unreach/icmp_redirect -> icmp_err for a quoted ICMP packet:
+    learn the path MTU or the better gateway as a next-hop exception.  Other
+    transports learn through their sockets."""
+    inner = pkt[ihl + 8:]
+    if len(inner) < 20 or inner[9] != IPPROTO_ICMP:
+        return
+    isrc = int.from_bytes(inner[12:16], "big")
+    idst = int.from_bytes(inner[16:20], "big")
+    icmp_type, code = pkt[ihl], pkt[ihl + 1]
+    if icmp_type == ICMP_DEST_UNREACH and code == ICMP_FRAG_NEEDED:
+        if sysctl_int(dev.net, "net.ipv4.ip_no_pmtu_disc") in (0, 3):
+            ipv4_update_pmtu(dev.net, idst, isrc, (pkt[ihl + 6] << 8) | pkt[ihl + 7])
+    elif icmp_type == ICMP_REDIRECT and code <= 3:
+        gw = int.from_bytes(pkt[ihl + 4:ihl + 8], "big")
+        ipv4_redirect(dev, idst, isrc, gw, int.from_bytes(pkt[12:16], "big"))
+
+
+def ipv4_update_pmtu(net: Net, daddr: int, saddr: int, mtu: int) -> None:
+    """__ip_rt_update_pmtu: only ever lower; below min_pmtu, clamp to it."""
+    try:
+        rt = ip_route_output(net, daddr, saddr if find_ifa(net, saddr) else 0)
+    except KernelError:
+        return
+    if rt.res is None or rt.res.nh is None:
+        return
+    old = route_mtu(rt)
+    if old < mtu:
+        return
+    min_pmtu = sysctl_int(net, "net.ipv4.route.min_pmtu")
+    if mtu < min_pmtu:
+        mtu = min(old, min_pmtu)
+    expires = net.kernel.sched.now + sysctl_int(net, "net.ipv4.route.mtu_expires") * NSEC
+    update_or_create_fnhe(net, rt.res.nh, daddr, 0, mtu, expires)
+
+
+def ipv4_redirect(dev: NetDevice, daddr: int, saddr: int, new_gw: int, old_gw: int) -> None:
+    """__ip_do_redirect: accept a better gateway from our current one, once
+    its neighbour entry is valid (the first redirect only starts ARP)."""
+    net = dev.net
+    try:
+        rt = ip_route_output(net, daddr, saddr if find_ifa(net, saddr) else 0)
+    except KernelError:
+        return
+    in_dev = rt.dev.ip_ptr
+    if in_dev is None or rt.gateway != old_gw or new_gw == old_gw or rt.res is None \
+            or rt.res.nh is None:
+        return
+    if not _rx_redirects(rt.dev):
+        return
+    if new_gw >> 28 >= 0xE or not new_gw or inet_addr_type(net, new_gw) != 1:  # RTN_UNICAST
+        return
+    tbl = net.kernel.neigh_tbl
+    n = tbl.entries.get((rt.dev, new_gw)) or neigh_create(rt.dev, new_gw)
+    if not n.nud_state & NUD_VALID:
+        neigh_event_send(n, None, None)
+        return
+    expires = net.kernel.sched.now + RT_GC_TIMEOUT_S * NSEC
+    update_or_create_fnhe(net, rt.res.nh, daddr, new_gw, 0, expires)
+
+
+def _rx_redirects(dev: NetDevice) -> bool:
+    """IN_DEV_RX_REDIRECTS: a router needs all AND dev, a host all OR dev."""
+    in_dev = dev.ip_ptr
+    assert in_dev is not None
+    mine = bool(in_dev.conf_get("accept_redirects"))
+    everyone = bool(dev.net.ipv4.devconf_all.get("accept_redirects"))
+    if in_dev.conf_get("forwarding"):
+        return mine and everyone
+    return mine or everyone
 
 
 def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:

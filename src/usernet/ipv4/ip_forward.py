@@ -12,7 +12,7 @@ from ..wire.icmp import (
     ICMP_TIME_EXCEEDED,
 )
 from ..wire.ipv4 import IP_DF
-from .datapath_state import ipv4_dp
+from .datapath_state import ipv4_dp, sysctl_int
 from .ip_output import ip_output, route_mtu
 from .neigh_resolve import neigh_output
 
@@ -21,6 +21,17 @@ if TYPE_CHECKING:
     from .route import OutputRoute
 
 RTCF_DOREDIRECT = 0x01000000
+
+
+def forward_mtu(rt: OutputRoute) -> int:
+    """ip_dst_mtu_maybe_forward: forwarded packets ignore learned path MTUs
+    (unless net.ipv4.ip_forward_use_pmtu) but honour a locked mtu metric."""
+    if sysctl_int(rt.dev.net, "net.ipv4.ip_forward_use_pmtu"):
+        return route_mtu(rt)
+    m = rt.metrics
+    if m and int(m.get(1, 0)) & (1 << 2) and m.get(2):  # RTAX_LOCK of RTAX_MTU
+        return int(m[2])
+    return rt.dev.mtu
 
 
 def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summed: int) -> None:
@@ -39,7 +50,7 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
         from .icmp import ip_rt_send_redirect
 
         ip_rt_send_redirect(pkt, rt)
-    mtu = route_mtu(rt)
+    mtu = forward_mtu(rt)
     n = len(pkt)
     if n > mtu and pkt[6] & (IP_DF >> 8):
         from .icmp import icmp_send

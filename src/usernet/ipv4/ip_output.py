@@ -23,7 +23,9 @@ IP_PMTUDISC_PROBE = 3
 
 
 def route_mtu(rt: OutputRoute) -> int:
-    """dst_mtu(): the route's mtu metric if it has one, else the device's."""
+    """dst_mtu(): a learned path MTU, else the route's mtu metric, else the device's."""
+    if rt.pmtu:
+        return rt.pmtu
     m = rt.metrics
     if m:
         mtu = m.get(RTAX_MTU_IDX)

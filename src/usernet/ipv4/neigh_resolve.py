@@ -23,6 +23,7 @@ from .neighbour import (
     NUD_CONNECTED,
     NUD_DELAY,
     NUD_FAILED,
+    NUD_IN_TIMER,
     NUD_INCOMPLETE,
     NUD_NOARP,
     NUD_NONE,
@@ -102,21 +103,23 @@ def neigh_output(dev: NetDevice, nexthop: int, pkt: bytes, rt: Any) -> None:
     neigh_event_send(n, pkt, rt)
 
 
-def neigh_event_send(n: Neighbour, pkt: bytes, rt: Any) -> None:
+def neigh_event_send(n: Neighbour, pkt: bytes | None, rt: Any) -> None:
     """__neigh_event_send: move the state machine for an outgoing packet."""
     dev = n.dev
     assert dev is not None
     now = _jiffies(dev)
     n.used = now
     state = n.nud_state
-    if state & (NUD_DELAY | NUD_PROBE):
-        dev_queue_xmit(dev, n.hh + pkt)
+    if state & (NUD_CONNECTED | NUD_DELAY | NUD_PROBE):
+        if pkt is not None:
+            dev_queue_xmit(dev, n.hh + pkt)
         return
     if state & NUD_STALE:
         n.nud_state = NUD_DELAY
         n.updated = now
         _arm(n, now + _parm(dev, "delay_probe_time"))
-        dev_queue_xmit(dev, n.hh + pkt)
+        if pkt is not None:
+            dev_queue_xmit(dev, n.hh + pkt)
         return
     immediate = False
     if not state & NUD_INCOMPLETE:  # NONE or FAILED
@@ -130,7 +133,8 @@ def neigh_event_send(n: Neighbour, pkt: bytes, rt: Any) -> None:
             n.nud_state = NUD_FAILED
             n.updated = now
             return
-    _enqueue(n, pkt, rt)
+    if pkt is not None:
+        _enqueue(n, pkt, rt)
     if immediate:
         neigh_probe(n)
 
@@ -213,44 +217,58 @@ def neigh_invalidate(n: Neighbour) -> None:
         icmp_send_host_unreach(pkt, rt)
 
 
-def neigh_update(n: Neighbour, lladdr: bytes, state: int, override: bool) -> None:
-    """__neigh_update for what ARP heard (never touches PERMANENT/NOARP)."""
+def neigh_update(n: Neighbour, lladdr: bytes, new: int, override: bool) -> None:
+    """__neigh_update as ARP calls it: ``new`` is REACHABLE or STALE, the flags
+    are at most NEIGH_UPDATE_F_OVERRIDE (never ADMIN or WEAK_OVERRIDE)."""
     old = n.nud_state
     if old & (NUD_NOARP | NUD_PERMANENT):
         return
     dev = n.dev
     assert dev is not None
     now = _jiffies(dev)
-    if old & NUD_VALID and lladdr != n.lladdr and not override:
-        if old & NUD_CONNECTED:
-            state = NUD_STALE
-            lladdr = n.lladdr or lladdr
-        else:
-            return
-    if lladdr != n.lladdr:
-        n.set_lladdr(lladdr)
-    if state & NUD_CONNECTED:
+    # Linux compares buffers: an invalid entry's old address never counts.
+    changed = not old & NUD_VALID or lladdr != n.lladdr
+    if new & NUD_CONNECTED:
         n.confirmed = now
-    n.updated = now
-    if state == old and lladdr == n.lladdr and not state & NUD_CONNECTED:
-        return
-    n.nud_state = state
-    if state & NUD_REACHABLE:
-        n.reachable_time = _rand_reach_time(dev)
-        _arm(n, now + n.reachable_time)
-    elif not state & (NUD_DELAY | NUD_PROBE | NUD_INCOMPLETE):
+    if old & NUD_VALID:
+        if changed and not override:
+            return
+        if not changed and new == NUD_STALE:
+            new = old  # an unchanged address does not demote the entry
+    if new != old or changed:
+        n.updated = now
+    if new != old:
         n.del_timer()
-    if not old & NUD_VALID:
+        if new & NUD_PROBE:
+            n.probes = 0
+        if new & NUD_REACHABLE:
+            n.reachable_time = _rand_reach_time(dev)
+            _arm(n, now + n.reachable_time)
+        elif new & NUD_IN_TIMER:
+            _arm(n, now)
+        n.nud_state = new
+    if changed:
+        n.set_lladdr(lladdr)
+        if not new & NUD_CONNECTED:
+            n.confirmed = now - 2 * _parm(dev, "base_reachable_time")
+    if new != old and not old & NUD_VALID:
         _flush_queue(n)
 
 
 def _flush_queue(n: Neighbour) -> None:
+    """Send what waited for resolution through the entry's output: a STALE
+    entry moves to DELAY with the first packet, as neigh_resolve_output does."""
     q = n.queue
     n.queue = None
     dev = n.dev
     assert dev is not None
-    for pkt, _rt in q or ():
-        dev_queue_xmit(dev, n.hh + pkt)
+    for pkt, rt in q or ():
+        if not n.nud_state & NUD_VALID:
+            break
+        if n.nud_state & NUD_CONNECTED:
+            dev_queue_xmit(dev, n.hh + pkt)
+        else:
+            neigh_event_send(n, pkt, rt)
 
 
 def neigh_admin_changed(n: Neighbour, old_state: int) -> None:
@@ -265,87 +283,286 @@ def neigh_admin_changed(n: Neighbour, old_state: int) -> None:
 
 # -- ARP ----------------------------------------------------------------------------
 
+ARPHRD_IEEE802 = 6
+ETH_P_IP = 0x0800
+
+
+def _conf_max(in_dev: InDevice, key: str) -> int:
+    """IN_DEV_MAXCONF: the larger of conf.all and conf.DEV."""
+    return max(in_dev.conf_get(key), in_dev.dev.net.ipv4.devconf_all.get(key, 0))
+
+
+def _conf_or(in_dev: InDevice, key: str) -> bool:
+    """IN_DEV_ORCONF: conf.all or conf.DEV."""
+    return bool(in_dev.conf_get(key) or in_dev.dev.net.ipv4.devconf_all.get(key, 0))
+
 
 def arp_send(dev: NetDevice, op: int, dest_hw: bytes | None, sip: int, target_hw: bytes,
              tip: int) -> None:
-    """arp_create + arp_xmit.  Frames on virtual links are not padded."""
-    frame = eth_header(dest_hw or BROADCAST, dev.dev_addr, ETH_P_ARP) + \
+    """arp_create + arp_xmit (nothing on a NOARP device); ``dest_hw`` None
+    broadcasts.  Frames on virtual links are not padded."""
+    if dev.flags & IFF_NOARP:
+        return
+    frame = eth_header(dest_hw or dev.broadcast, dev.dev_addr, ETH_P_ARP) + \
         arp_packet(op, dev.dev_addr, sip, target_hw, tip)
     dev_queue_xmit(dev, frame)
 
 
-def arp_solicit(n: Neighbour, pkt: bytes | None) -> None:
-    from .devinet import inet_select_addr
-    from .fib import RT_SCOPE_LINK, RTN_LOCAL
-    from .fib_frontend import inet_addr_type
+def _inet_addr_onlink(in_dev: InDevice, a: int, b: int) -> bool:
+    """inet_addr_onlink: some address of ``in_dev`` has ``a`` (and ``b``, if
+    given) in its subnet."""
+    for ifa in in_dev.ifa_list:
+        if ifa.match(a) and (not b or ifa.match(b)):
+            return True
+    return False
 
+
+def arp_solicit(n: Neighbour, pkt: bytes | None) -> None:
+    """Send one ARP request for ``n``; ``pkt`` is the newest queued packet.
+    arp_announce (max of all and DEV) decides the sender address: 0 any
+    local source of the packet, 1 only one in the target's subnet, 2 always
+    the device's own choice for the target."""
     dev = n.dev
     assert dev is not None
+    in_dev = dev.ip_ptr
+    if in_dev is None:
+        return
+    target = n.addr
     saddr = 0
-    if pkt is not None and len(pkt) >= 20:
+    announce = _conf_max(in_dev, "arp_announce")
+    if pkt is not None and len(pkt) >= 20 and announce != 2:
         src = int.from_bytes(pkt[12:16], "big")
-        if inet_addr_type(dev.net, src, dev) == RTN_LOCAL:
+        if inet_addr_type(dev.net, src) == RTN_LOCAL and (
+                announce != 1 or _inet_addr_onlink(in_dev, target, src)):
             saddr = src
     if not saddr:
-        saddr = inet_select_addr(dev, n.addr, RT_SCOPE_LINK)
+        saddr = inet_select_addr(dev, target, RT_SCOPE_LINK)
     probes = n.probes - _parm(dev, "ucast_probes")
     dest_hw: bytes | None = None
-    if n.nud_state & NUD_PROBE or probes < 0:
+    if probes < 0:
         dest_hw = n.lladdr  # unicast reprobe of the address we knew
-    arp_send(dev, ARPOP_REQUEST, dest_hw, saddr, b"\x00" * 6, n.addr)
+    elif probes - _parm(dev, "app_probes") < 0:
+        return  # neigh_app_ns: a user-space resolver's turn (none here)
+    arp_send(dev, ARPOP_REQUEST, dest_hw, saddr, b"\x00" * 6, target)
+
+
+def _confirm_addr_indev(in_dev: InDevice, dst: int, local: int, scope: int) -> int:
+    """confirm_addr_indev: a local address of ``in_dev`` (``local`` itself, or
+    any when 0) of at most ``scope``, on a subnet that holds ``local`` and
+    ``dst`` (either may be 0: any); 0 when there is none."""
+    localnet_scope = RT_SCOPE_LINK if _conf_or(in_dev, "route_localnet") else RT_SCOPE_HOST
+    addr = 0
+    same = False
+    for ifa in in_dev.ifa_list:
+        min_scope = min(ifa.scope, localnet_scope)
+        if not addr and (not local or local == ifa.local) and min_scope <= scope:
+            addr = ifa.local
+            if same:
+                break
+        if not same:
+            same = (not local or ifa.match(local)) and (not dst or ifa.match(dst))
+            if same and addr:
+                if local or not dst:
+                    break
+                if ifa.match(addr):  # the chosen address is in dst's subnet
+                    break
+                if min_scope <= scope:  # else take this one
+                    addr = ifa.local
+                    break
+                same = False  # look for a larger subnet holding dst
+    return addr if same else 0
+
+
+def inet_confirm_addr(net: Net, in_dev: InDevice | None, dst: int, local: int,
+                      scope: int) -> int:
+    """inet_confirm_addr: as :func:`_confirm_addr_indev`, on one device or (None)
+    on every device of the namespace."""
+    if in_dev is not None:
+        return _confirm_addr_indev(in_dev, dst, local, scope)
+    for dev in net.devices():
+        other = dev.ip_ptr
+        if other is not None:
+            addr = _confirm_addr_indev(other, dst, local, scope)
+            if addr:
+                return addr
+    return 0
+
+
+def arp_ignore(in_dev: InDevice, sip: int, tip: int) -> bool:
+    """True when a request for local ``tip`` must not be answered
+    (arp_ignore, the larger of all and DEV)."""
+    mode = _conf_max(in_dev, "arp_ignore")
+    if mode == 0 or 4 <= mode <= 7 or mode > 8:
+        return False
+    if mode == 8:
+        return True
+    net = in_dev.dev.net
+    if mode == 1:  # tip must be configured on the receiving interface
+        return not _confirm_addr_indev(in_dev, 0, tip, RT_SCOPE_HOST)
+    if mode == 2:  # ... and share a subnet with sip
+        return not _confirm_addr_indev(in_dev, sip, tip, RT_SCOPE_HOST)
+    return not inet_confirm_addr(net, None, 0, tip, RT_SCOPE_LINK)  # 3: no host scope
+
+
+def arp_accept(in_dev: InDevice, sip: int) -> bool:
+    """May unsolicited ARP create an entry (arp_accept, max of all and DEV)?"""
+    mode = _conf_max(in_dev, "arp_accept")
+    if mode == 1:
+        return True
+    if mode == 2:  # only for a sender in one of the device's subnets
+        return bool(_confirm_addr_indev(in_dev, sip, 0, RT_SCOPE_LINK))
+    return False
+
+
+def arp_filter(sip: int, tip: int, dev: NetDevice) -> bool:
+    """True when the route back to ``sip`` does not leave through ``dev``."""
+    try:
+        rt = ip_route_output(dev.net, sip, tip)
+    except KernelError:
+        return True
+    return rt.dev is not dev
+
+
+def _arp_fwd_proxy(in_dev: InDevice, dev: NetDevice, rt: OutputRoute) -> bool:
+    """arp_fwd_proxy: proxy_arp (all or DEV) for a target routed through another
+    device; medium_id -1 disables it, equal ids on both sides suppress it."""
+    if rt.dev is dev or not _conf_or(in_dev, "proxy_arp"):
+        return False
+    imi = in_dev.conf_get("medium_id")
+    if imi == 0:
+        return True
+    if imi == -1:
+        return False
+    out_dev = rt.dev.ip_ptr
+    omi = out_dev.conf_get("medium_id") if out_dev is not None else -1
+    return omi not in (imi, -1)
+
+
+def _arp_fwd_pvlan(in_dev: InDevice, dev: NetDevice, rt: OutputRoute, sip: int,
+                   tip: int) -> bool:
+    """arp_fwd_pvlan: RFC 3069 private VLANs answer for the same segment."""
+    return rt.dev is dev and sip != tip and _conf_or(in_dev, "proxy_arp_pvlan")
+
+
+def _pneigh_lookup(dev: NetDevice, tip: int) -> bool:
+    """pneigh_lookup: an `ip neigh add proxy` entry for ``tip`` on ``dev`` or on
+    every device."""
+    proxies = dev.net.kernel.neigh_tbl.proxies
+    if not proxies:
+        return False
+    net = dev.net
+    return (net, tip, dev) in proxies or (net, tip, None) in proxies
+
+
+def neigh_event_ns(dev: NetDevice, lladdr: bytes, addr: int) -> Neighbour:
+    """neigh_event_ns: the sender of a request we answer becomes STALE (made if
+    need be), its address overriding the one we had."""
+    n = dev.net.kernel.neigh_tbl.entries.get((dev, addr))
+    if n is None:
+        n = neigh_create(dev, addr)
+    neigh_update(n, lladdr, NUD_STALE, True)
+    return n
+
+
+# pneigh_enqueue's per-device queue length (neigh_parms.qlen): requests waiting
+# out proxy_delay.  Entries go away when their device's count drops to 0.
+_proxy_qlen: dict[NetDevice, int] = {}
+
+
+def _pneigh_enqueue(dev: NetDevice, frame: bytes, pkt_type: int) -> None:
+    """pneigh_enqueue: answer a proxied request after a random delay below
+    proxy_delay; ``neigh.DEV.proxy_qlen`` bounds the queue."""
+    qlen = _proxy_qlen.get(dev, 0)
+    if qlen > _parm(dev, "proxy_qlen"):
+        return
+    _proxy_qlen[dev] = qlen + 1
+    kernel = dev.net.kernel
+    when = _jiffies(dev) + kernel.rng.randrange(_parm(dev, "proxy_delay"))
+    kernel.sched.call_at(when * JIFFY_NS, _parp_redo, dev, frame, pkt_type)
+
+
+def _parp_redo(dev: NetDevice, frame: bytes, pkt_type: int) -> None:
+    """neigh_proxy_process + parp_redo: the request is processed again, and
+    answered at once if it still qualifies; a device gone down drops it."""
+    qlen = _proxy_qlen[dev] - 1
+    if qlen:
+        _proxy_qlen[dev] = qlen
+    else:
+        del _proxy_qlen[dev]
+    if dev.flags & IFF_UP and dev.reg_state == NETREG_REGISTERED:
+        arp_process(dev, frame, pkt_type, True)
 
 
 def arp_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
-    """arp_rcv + arp_process."""
-    in_dev = dev.ip_ptr
-    if in_dev is None or dev.flags & IFF_NOARP or pkt_type == PACKET_OTHERHOST:
+    """arp_rcv: ARP frames for this host (or broadcast) on an ARP device."""
+    if dev.flags & IFF_NOARP or pkt_type == PACKET_OTHERHOST:
         return
     if len(frame) < ETH_HLEN + ARP_LEN:
-        dev_stats(dev).rx_dropped += 1
         return
-    hrd, pro, hln, pln, op, sha, sip, _tha, tip = ARP_HDR.unpack_from(frame, ETH_HLEN)
-    if hrd != 1 or pro != 0x0800 or hln != 6 or pln != 4 or op not in (1, 2):
+    arp_process(dev, frame, pkt_type, False)
+
+
+def arp_process(dev: NetDevice, frame: bytes, pkt_type: int, requeued: bool) -> None:
+    """arp_process: answer requests for local addresses (arp_ignore, arp_filter)
+    and for addresses we proxy, and update the sender's entry.  ``requeued``
+    is LOCALLY_ENQUEUED: the request waited out proxy_delay."""
+    in_dev = dev.ip_ptr
+    if in_dev is None:
         return
-    if tip >> 28 == 0xE or sip >> 28 == 0xE or tip >> 24 == 127:
+    hrd, pro, hln, pln, op, sha, sip, tha, tip = ARP_HDR.unpack_from(frame, ETH_HLEN)
+    if hln != 6 or pln != 4 or pro != ETH_P_IP or op not in (ARPOP_REQUEST, ARPOP_REPLY):
         return
-    if sha[0] & 1:
+    if hrd not in (ARPHRD_ETHER, ARPHRD_IEEE802) or dev.link_type != "ether":
         return
+    if tip >> 28 == 0xE or (tip >> 24 == 127 and not _conf_or(in_dev, "route_localnet")):
+        return
+    if sip == tip and _conf_or(in_dev, "drop_gratuitous_arp"):
+        return
+    net = dev.net
+    if not sip:  # duplicate address detection (RFC 2131): answer, learn nothing
+        if op == ARPOP_REQUEST and inet_addr_type(net, tip) == RTN_LOCAL \
+                and not arp_ignore(in_dev, sip, tip):
+            arp_send(dev, ARPOP_REPLY, sha, tip, sha, 0)
+        return
+    if op == ARPOP_REQUEST:
+        try:
+            # rp_filter and the martian checks apply to the sender address
+            rt: OutputRoute | None = ip_route_input(net, tip, sip, dev)
+        except KernelError:
+            rt = None
+        if rt is not None:
+            if rt.type == RTN_LOCAL:
+                if not arp_ignore(in_dev, sip, tip) and not (
+                        _conf_or(in_dev, "arp_filter") and arp_filter(sip, tip, dev)):
+                    neigh_event_ns(dev, sha, sip)
+                    arp_send(dev, ARPOP_REPLY, sha, tip, sha, sip)
+                return
+            if in_dev.conf_get("forwarding") and rt.type == RTN_UNICAST and (
+                    _arp_fwd_proxy(in_dev, dev, rt)
+                    or _arp_fwd_pvlan(in_dev, dev, rt, sip, tip)
+                    or (rt.dev is not dev and _pneigh_lookup(dev, tip))):
+                neigh_event_ns(dev, sha, sip)
+                if requeued or pkt_type == PACKET_HOST or not _parm(dev, "proxy_delay"):
+                    arp_send(dev, ARPOP_REPLY, sha, tip, sha, sip)
+                else:
+                    _pneigh_enqueue(dev, frame, pkt_type)
+                return
+    # Update our table: replies to us and requests not answered above.
     tbl = dev.net.kernel.neigh_tbl
-    if op == ARPOP_REQUEST and _arp_request_for_us(dev, sip, tip):
-        if sip:
-            sender = tbl.entries.get((dev, sip)) or neigh_create(dev, sip)
-            neigh_update(sender, sha, NUD_STALE, True)
-        arp_send(dev, ARPOP_REPLY, sha, tip, sha, sip)
-        return
-    if not sip:
-        return
     n = tbl.entries.get((dev, sip))
+    is_garp = False
+    accept = arp_accept(in_dev, sip)
+    if n is not None or accept:
+        # gratuitous: sender == target (a reply also repeats its MAC as target)
+        is_garp = sip == tip and (op == ARPOP_REQUEST or tha == sha) \
+            and inet_addr_type(net, sip) == RTN_UNICAST
+        if n is None and (is_garp or (op == ARPOP_REPLY
+                                      and inet_addr_type(net, sip) == RTN_UNICAST)):
+            n = neigh_create(dev, sip)
     if n is None:
         return
+    # Several replies back to back: the first wins for locktime (unless garp).
+    override = _jiffies(dev) > n.updated + _parm(dev, "locktime") or is_garp
+    # Broadcast replies and requests do not prove reachability.
     state = NUD_REACHABLE if op == ARPOP_REPLY and pkt_type == PACKET_HOST else NUD_STALE
-    now = _jiffies(dev)
-    override = now - n.updated >= _parm(dev, "locktime")
-    neigh_update(n, sha, state, override or op == ARPOP_REPLY)
-
-
-def _arp_request_for_us(dev: NetDevice, sip: int, tip: int) -> bool:
-    """The route to the target is local (arp_ignore 0 answers for any local
-    address), or a proxy entry covers it."""
-    from .fib import RTN_LOCAL
-    from .route import ip_route_input
-
-    try:
-        rt = ip_route_input(dev.net, tip, sip, dev) if sip else None
-    except KernelError:
-        rt = None
-    if rt is not None:
-        if rt.type == RTN_LOCAL:
-            return True
-        tbl = dev.net.kernel.neigh_tbl
-        proxies = tbl.proxies
-        return (dev.net, tip, dev) in proxies or (dev.net, tip, None) in proxies
-    if not sip:  # a duplicate-address probe
-        from .fib_frontend import inet_addr_type
-
-        return inet_addr_type(dev.net, tip, dev) == RTN_LOCAL
-    return False
+    neigh_update(n, sha, state, override)

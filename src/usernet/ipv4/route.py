@@ -39,6 +39,7 @@ from .fib_rules import (
     goto_target,
     rules_of,
 )
+from .fnhe import fnhe_find
 from .inet import is_lbcast, is_loopback, is_multicast, is_zeronet
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     from ..net import Net
 
 RTCF_DOREDIRECT = 0x01000000
+RTCF_REDIRECTED = 0x00040000
 RTCF_BROADCAST = 0x10000000
 RTCF_MULTICAST = 0x20000000
 RTCF_LOCAL = 0x80000000
@@ -157,6 +159,26 @@ class OutputRoute:
     # The data path's memo: the next hop's neighbour entry (dst->neighbour);
     # checked for liveness on every use, so a stale one only costs a lookup.
     neigh: Any = None
+    pmtu: int = 0  # from a next-hop exception (Frag needed)
+    expires: int = 0  # virtual ns when that exception lapses; 0: none
+
+
+def _apply_exception(net: Net, rt: OutputRoute) -> OutputRoute:
+    """find_exception + rt_bind_exception: a learned gateway or PMTU for this
+    destination overrides the FIB's."""
+    res = rt.res
+    if res is None or res.nh is None:
+        return rt
+    fnhe = fnhe_find(net, res.nh, rt.daddr)
+    if fnhe is None:
+        return rt
+    if fnhe.gw:
+        rt.gateway = fnhe.gw
+        rt.flags |= RTCF_REDIRECTED
+    if fnhe.pmtu:
+        rt.pmtu = fnhe.pmtu
+    rt.expires = fnhe.expires
+    return rt
 
 
 def ip_route_output(net: Net, daddr: int, saddr: int = 0, oif: NetDevice | None = None,
@@ -255,9 +277,9 @@ def _mkroute_output(net: Net, res: FibResult | None, flow: Flow, dev: NetDevice,
             gw = res.nh.gw
     metrics = res.route.metrics if res is not None else None
     # rt_iif: what a looped-back packet reports as its input interface
-    return OutputRoute(rtype, daddr, flow.saddr, dev, gw, table, flags, res, mark=flow.mark,
-                       iif=flow.oif or dev.ifindex,
-                       metrics=metrics)
+    rt = OutputRoute(rtype, daddr, flow.saddr, dev, gw, table, flags, res, mark=flow.mark,
+                     iif=flow.oif or dev.ifindex, metrics=metrics)
+    return _apply_exception(net, rt) if use_fi and rtype == RTN_UNICAST else rt
 
 
 def _mc_joined(dev: NetDevice, group: int) -> bool:
@@ -346,8 +368,9 @@ def _mkroute_input(net: Net, res: FibResult, flow: Flow, in_dev: NetDevice) -> O
     if out is in_dev and direct and _send_redirects(out):
         flags |= RTCF_DOREDIRECT
     gw = nh.gw if nh.gw and nh.scope == RT_SCOPE_LINK else 0
-    return OutputRoute(res.type, flow.daddr, flow.saddr, out, gw, res.table, flags, res,
-                       is_input=True, iif=in_dev.ifindex, metrics=res.route.metrics)
+    rt = OutputRoute(res.type, flow.daddr, flow.saddr, out, gw, res.table, flags, res,
+                     is_input=True, iif=in_dev.ifindex, metrics=res.route.metrics)
+    return _apply_exception(net, rt)
 
 
 def _send_redirects(dev: NetDevice) -> bool:

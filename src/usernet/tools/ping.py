@@ -1013,7 +1013,7 @@ class Session:
         if self.o.quiet or self.o.flood:
             return
         gateway = struct.unpack_from("!I", pkt, hlen + 4)[0]
-        bad = " (BAD CHECKSUM)" if ip_checksum(pkt[hlen:]) else ""
+        bad = "(BAD CHECKSUM)" if ip_checksum(pkt[hlen:]) else ""
         sender = struct.unpack_from("!I", pkt, 12)[0]
         text = icmp_text(icmp_type, code, gateway, self.pr_addr)
         self.emit(f"From {self.pr_addr(sender)}: icmp_seq={seq} {bad}{text}\n", flush=False)

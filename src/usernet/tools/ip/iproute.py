@@ -50,6 +50,7 @@ from ...ipv4.fib import (
     FibRoute,
     Metrics,
 )
+from ...ipv4.fnhe import fnhe_flush
 from ...ipv4.inet import mask, ntoa
 from ...ipv4.route import OutputRoute, fib_match, route_get
 from .. import Proc, ToolExit
@@ -832,7 +833,8 @@ def rtnl_error_text(proc: Proc, exc: KernelError) -> None:
 
 def _flush(proc: Proc, filt: _Filter) -> int:
     if filt.cloned:
-        return 0  # the routing cache: writes route/flush, nothing to list
+        fnhe_flush(proc.net)  # writes net.ipv4.route.flush: exceptions are forgotten
+        return 0
     try:
         routes = ff.route_dump(proc.net, filt.tb)
     except KernelError as exc:
@@ -1133,8 +1135,15 @@ def _get_row(proc: Proc, opts: IpOpts, req: _GetReq, rt: OutputRoute) -> tuple[A
         out.add("uid", "uid 0 ", 0)
     cache = [name for bit, name in _CACHE_FLAGS if rt.flags & bit]
     out.add("cache", "\n    cache " + (f"<{','.join(cache)}> " if cache else ""), cache)
-    if rt.metrics:
-        _metrics(out, rt.metrics)
+    if rt.expires:
+        # rta_expires in USER_HZ ticks, printed by iproute2 in whole seconds
+        left = max(0, rt.expires - proc.kernel.sched.now) // 10_000_000 // 100
+        out.add("expires", f"expires {left}sec ", left)
+    metrics = dict(rt.metrics or {})
+    if rt.pmtu:
+        metrics[RTAX_MTU] = rt.pmtu
+    if metrics:
+        _metrics(out, metrics)
     if rt.is_input:
         iif = proc.net.dev_get_by_index(rt.iif)
         name = iif.name if iif is not None else f"if{rt.iif}"
