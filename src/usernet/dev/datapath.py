@@ -83,18 +83,20 @@ def dev_queue_xmit_list(dev: NetDevice, frames: list[bytes]) -> None:
 
 
 def netif_rx_list(dev: NetDevice, frames: list[bytes], delay_ns: int) -> int:
-    """netif_rx for a burst; returns how many fit in the backlog."""
+    """netif_rx for a burst; returns how many fit in the backlog.  The burst
+    stays one backlog entry: no per-frame bookkeeping."""
     q = dev.backlog
     if q is None:
         q = dev.backlog = deque()
-    room = NETDEV_MAX_BACKLOG - len(q)
+    room = NETDEV_MAX_BACKLOG - dev.backlog_len
     if room <= 0:
         return 0
     if len(frames) > room:
         frames = frames[:room]
     sched = dev.net.kernel.sched
     due = sched.now + delay_ns
-    q.extend([(due, f) for f in frames])
+    q.append((due, frames))
+    dev.backlog_len += len(frames)
     if not dev.napi_armed:
         dev.napi_armed = True
         sched.call_at(due, napi_poll, dev)
@@ -104,18 +106,7 @@ def netif_rx_list(dev: NetDevice, frames: list[bytes], delay_ns: int) -> int:
 def netif_rx(dev: NetDevice, frame: bytes, delay_ns: int = 0) -> bool:
     """Queue ``frame`` for reception on ``dev`` after ``delay_ns`` (the link's
     propagation delay).  False when the backlog is full (the caller counts)."""
-    q = dev.backlog
-    if q is None:
-        q = dev.backlog = deque()
-    elif len(q) >= NETDEV_MAX_BACKLOG:
-        return False
-    sched = dev.net.kernel.sched
-    due = sched.now + delay_ns
-    q.append((due, frame))
-    if not dev.napi_armed:
-        dev.napi_armed = True
-        sched.call_at(due, napi_poll, dev)
-    return True
+    return netif_rx_list(dev, [frame], delay_ns) == 1
 
 
 def napi_poll(dev: NetDevice) -> None:
@@ -126,13 +117,13 @@ def napi_poll(dev: NetDevice) -> None:
         return
     sched = dev.net.kernel.sched
     now = sched.now
-    if q[-1][0] <= now:
-        batch = [f for _, f in q]
-        q.clear()
+    if len(q) == 1 and q[0][0] <= now:
+        batch = q.popleft()[1]
     else:
         batch = []
         while q and q[0][0] <= now:
-            batch.append(q.popleft()[1])
+            batch.extend(q.popleft()[1])
+    dev.backlog_len -= len(batch)
     netif_receive_list(dev, batch, CHECKSUM_UNNECESSARY)
     if q:
         sched.call_at(q[0][0], napi_poll, dev)
@@ -161,6 +152,11 @@ def netif_receive(dev: NetDevice, frame: bytes, summed: int = CHECKSUM_NONE) -> 
     handler = dev.rx_handler
     if handler is not None and handler.rx(dev, frame, pkt_type, summed):
         return
+    deliver_skb(dev, frame, pkt_type, summed)
+
+
+def deliver_skb(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
+    """The protocol handler for the frame's EtherType, or a drop."""
     ethertype = (frame[12] << 8) | frame[13]
     proto = ptype_base.get(ethertype)
     if proto is not None:
@@ -177,17 +173,13 @@ def netif_receive_list(dev: NetDevice, frames: list[bytes], summed: int) -> None
             netif_receive(dev, frame, summed)
         return
     list_rcv = ptype_list.get(0x0800)
-    run: list[bytes] = []
-    for frame in frames:
-        if list_rcv is not None and frame[12:14] == b"\x08\x00":
-            run.append(frame)
-            continue
-        if run:
-            list_rcv(dev, run, summed)  # type: ignore[misc]
-            run = []
-        netif_receive(dev, frame, summed)
-    if run and list_rcv is not None:
-        list_rcv(dev, run, summed)
+    if list_rcv is None:
+        for frame in frames:
+            netif_receive(dev, frame, summed)
+        return
+    # The IPv4 list handler takes the whole burst; what is not IPv4 it hands
+    # back to deliver_skb one by one, in order.
+    list_rcv(dev, frames, summed)
 
 
 def add_tap(dev: NetDevice, tap: Tap) -> None:

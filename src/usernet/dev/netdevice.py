@@ -88,6 +88,7 @@ class NetDevice:
         "__weakref__",
         "addr_assign_type",
         "backlog",
+        "backlog_len",
         "broadcast",
         "carrier",
         "dev_addr",
@@ -143,7 +144,9 @@ class NetDevice:
         self.queues: tuple[int, int] | None = None  # (tx, rx) when not num_queues
         self.reg_state = NETREG_UNINITIALIZED
         self.taps: tuple[Any, ...] = ()  # packet capture hooks (dev/datapath.py)
-        self.backlog: deque[tuple[int, bytes]] | None = None  # frames being received
+        # bursts of frames being received, with their arrival time (datapath.py)
+        self.backlog: deque[tuple[int, list[bytes]]] | None = None
+        self.backlog_len = 0
         self.napi_armed = False
 
     # -- state as netlink reports it ---------------------------------------------

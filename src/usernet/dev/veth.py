@@ -62,7 +62,7 @@ class Veth(NetDevice):
             dev_stats(self).tx_dropped += len(frames)
             return
         limit = peer.mtu + FORWARDABLE_OVERHEAD
-        if any(len(f) > limit for f in frames):
+        if max(map(len, frames)) > limit:
             for f in frames:
                 self.ndo_start_xmit(f)
             return

@@ -25,7 +25,7 @@ SNMP_NAMES = (
     "ReasmTimeout", "ReasmReqds", "ReasmOKs", "ReasmFails", "FragOKs", "FragFails",
     "FragCreates", "InNoRoutes", "InTruncatedPkts", "InCsumErrors", "InMartians",
     "IcmpInMsgs", "IcmpInErrors", "IcmpOutMsgs", "IcmpOutRateLimitGlobal",
-    "IcmpOutRateLimitHost", "UdpNoPorts", "UdpInErrors",
+    "IcmpOutRateLimitHost", "UdpNoPorts", "UdpInErrors", "UdpInDatagrams",
 )
 
 

@@ -17,8 +17,10 @@ from ..dev.datapath import (
     PACKET_HOST,
     PACKET_MULTICAST,
     PACKET_OTHERHOST,
+    deliver_skb,
     dev_queue_xmit,
     dev_queue_xmit_list,
+    dev_stats,
 )
 from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
@@ -35,7 +37,7 @@ from ..wire.ipv4 import IP_MF, IP_OFFSET, IPPROTO_ICMP
 from .datapath_state import ipv4_dp, jiffies
 from .ip_forward import ip_forward
 from .neighbour import NUD_CONNECTED
-from .route import ip_route_input
+from .route import OutputRoute, ip_route_input
 from .rt_cache import rt_cache, rt_cache_genid
 
 if TYPE_CHECKING:
@@ -45,6 +47,10 @@ if TYPE_CHECKING:
 ETH_HLEN = 14
 # version/ihl, tos, tot_len, ttl, saddr, daddr: what routing needs, in one call
 _unpack_hdr = struct.Struct("!BBH4xB3xII").unpack_from
+# ... plus protocol and checksum, for the forwarding fast path
+_unpack_fwd = struct.Struct("!BBH4xBBHII").unpack_from
+# the rewritten start of a forwarded frame: header cache, then IP up to the TTL
+_pack_fwd = struct.Struct("!14s8sBBH").pack
 RTCF_LOCAL = 0x80000000
 RTCF_MULTICAST = 0x20000000
 RT_ERROR_COST = 250  # ip_rt_error_cost: one error per HZ ...
@@ -140,44 +146,59 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     if cache is None or ipv4.rt_gen != rt_cache_genid():
         cache = rt_cache(net)
     mac = dev.dev_addr
+    cache_get = cache.get
+    raw_socks = dp.raw_socks
+    udp = inet_protos.get(17)
     out_dev: NetDevice | None = None
     outs: list[bytes] = []
+    append = outs.append
     forwarded = 0
     for frame in frames:
-        if frame.startswith(mac) and len(frame) >= 34 and frame[14] == 0x45:
-            _v, tos, tot_len, ttl, saddr, daddr = _unpack_hdr(frame, ETH_HLEN)
-            rt = cache.get((daddr, saddr, dev, tos))
-            if (rt is not None and not isinstance(rt, int)
-                    and len(frame) - ETH_HLEN >= tot_len >= 20
+        if (len(frame) >= 34 and frame[14] == 0x45 and frame[12] == 8 and not frame[13]
+                and frame.startswith(mac)):
+            _v, tos, tot_len, ttl, proto, check, saddr, daddr = _unpack_fwd(frame, ETH_HLEN)
+            rt = cache_get((daddr, saddr, dev, tos))
+            if (rt.__class__ is OutputRoute and len(frame) - ETH_HLEN >= tot_len >= 20
                     and not int.from_bytes(frame[14:34], "big") % 0xFFFF):
-                if rt.flags & RTCF_LOCAL and not rt.flags & RTCF_MULTICAST:
+                flags = rt.flags
+                if not flags:
+                    nb = rt.neigh
+                    if (ttl > 1 and nb is not None and nb.nud_state & NUD_CONNECTED
+                            and tot_len <= rt.dev.mtu and not rt.metrics):
+                        if rt.dev is not out_dev:
+                            if outs:
+                                dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
+                                outs = []
+                                append = outs.append
+                            out_dev = rt.dev
+                        check += 0x100  # ip_decrease_ttl
+                        check += check >= 0xFFFF
+                        append(_pack_fwd(nb.hh, frame[14:22], ttl - 1, proto, check & 0xFFFF)
+                               + frame[26:ETH_HLEN + tot_len])
+                        forwarded += 1
+                        continue
+                elif flags & RTCF_LOCAL and not flags & RTCF_MULTICAST:
                     if outs:
                         dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
                         outs = []
+                        append = outs.append
                     mib["InReceives"] += 1
-                    ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
-                    continue
-            else:
-                rt = None
-            if (rt is not None and not rt.flags and ttl > 1 and tot_len <= rt.dev.mtu
-                    and not rt.metrics):
-                nb = rt.neigh
-                if nb is not None and nb.nud_state & NUD_CONNECTED:
-                    if rt.dev is not out_dev:
-                        if outs:
-                            dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
-                            outs = []
-                        out_dev = rt.dev
-                    out = bytearray(frame[:ETH_HLEN + tot_len])
-                    out[0:14] = nb.hh
-                    _decrease_ttl(out, ttl)
-                    outs.append(bytes(out))
-                    forwarded += 1
+                    pkt = frame[ETH_HLEN:ETH_HLEN + tot_len]
+                    if proto == 17 and udp is not None and not raw_socks \
+                            and not (frame[20] & 0x3F or frame[21]):
+                        mib["InDelivers"] += 1
+                        udp(dev, pkt, 20, rt, summed)
+                    else:
+                        ip_local_deliver(dev, pkt, rt, summed)
                     continue
         if outs:
             dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
             outs = []
-        ip_rcv(dev, frame, _pkt_type(dev, frame), summed)
+            append = outs.append
+        if len(frame) < ETH_HLEN:
+            dev_stats(dev).rx_dropped += 1
+        else:
+            deliver_skb(dev, frame, _pkt_type(dev, frame), summed)
     if outs:
         dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
     if forwarded:

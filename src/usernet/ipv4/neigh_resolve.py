@@ -4,20 +4,25 @@
 ``neigh_output`` is the last step of IPv4 output: a frame to a CONNECTED
 neighbour leaves at once with the cached header; otherwise the state machine
 decides (queue and solicit, DELAY then PROBE, FAILED with host-unreachable
-errors for what was queued).  ``arp_rcv`` answers requests for local
-addresses and updates entries from what it hears.  Times follow the
-namespace's ``net.ipv4.neigh.*`` parameters, in jiffies (HZ=250).
+errors for what was queued).  ``arp_process`` answers requests that pass
+the input route check (rp_filter, martians) for local addresses (arp_ignore,
+arp_filter) and proxied ones (proxy_arp, pvlan, `ip neigh add proxy`, after
+proxy_delay), and updates entries from what it hears (arp_accept, locktime).
+Times follow the namespace's ``net.ipv4.neigh.*`` parameters, in jiffies (HZ=250).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..dev.datapath import PACKET_HOST, PACKET_OTHERHOST, dev_queue_xmit, dev_stats
-from ..dev.netdevice import IFF_LOOPBACK, IFF_NOARP
+from ..dev.datapath import PACKET_HOST, PACKET_OTHERHOST, dev_queue_xmit
+from ..dev.netdevice import IFF_LOOPBACK, IFF_NOARP, IFF_UP, NETREG_REGISTERED
 from ..errors import KernelError
-from ..wire.arp import ARP_HDR, ARP_LEN, ARPOP_REPLY, ARPOP_REQUEST, arp_packet
-from ..wire.ethernet import BROADCAST, ETH_HLEN, ETH_P_ARP, eth_header
+from ..wire.arp import ARP_HDR, ARP_LEN, ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST, arp_packet
+from ..wire.ethernet import ETH_HLEN, ETH_P_ARP, eth_header
+from .devinet import inet_select_addr
+from .fib import RT_SCOPE_HOST, RT_SCOPE_LINK, RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST
+from .fib_frontend import inet_addr_type
 from .neighbour import (
     HZ,
     NUD_CONNECTED,
@@ -34,9 +39,12 @@ from .neighbour import (
     NUD_VALID,
     Neighbour,
 )
+from .route import OutputRoute, ip_route_input, ip_route_output
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
+    from ..net import Net
+    from .devinet import InDevice
 
 JIFFY_NS = 1_000_000_000 // HZ
 SKB_TRUESIZE = 768  # what one queued packet costs against queue_len_bytes
@@ -69,9 +77,6 @@ def _rand_reach_time(dev: NetDevice) -> int:
 def neigh_create(dev: NetDevice, addr: int) -> Neighbour:
     """__neigh_create + arp_constructor: broadcast and multicast addresses and
     ARP-less devices need no resolution (NOARP)."""
-    from .fib import RTN_BROADCAST, RTN_MULTICAST
-    from .fib_frontend import inet_addr_type
-
     n = Neighbour(dev, addr, None, NUD_NONE)
     if dev.flags & (IFF_NOARP | IFF_LOOPBACK):
         n.nud_state = NUD_NOARP
@@ -311,10 +316,7 @@ def arp_send(dev: NetDevice, op: int, dest_hw: bytes | None, sip: int, target_hw
 def _inet_addr_onlink(in_dev: InDevice, a: int, b: int) -> bool:
     """inet_addr_onlink: some address of ``in_dev`` has ``a`` (and ``b``, if
     given) in its subnet."""
-    for ifa in in_dev.ifa_list:
-        if ifa.match(a) and (not b or ifa.match(b)):
-            return True
-    return False
+    return any(ifa.match(a) and (not b or ifa.match(b)) for ifa in in_dev.ifa_list)
 
 
 def arp_solicit(n: Neighbour, pkt: bytes | None) -> None:
