@@ -73,7 +73,7 @@ def dev_queue_xmit(dev: NetDevice, frame: bytes) -> None:
 
 def dev_queue_xmit_list(dev: NetDevice, frames: list[bytes]) -> None:
     """dev_queue_xmit for a burst to one device (a NAPI poll's output)."""
-    if not dev.flags & IFF_UP or not dev.carrier:
+    if not frames or not dev.flags & IFF_UP or not dev.carrier:
         return
     if dev.taps:
         for frame in frames:

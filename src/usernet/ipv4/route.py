@@ -140,7 +140,7 @@ def tables_for_local(net: Net) -> list[FibTable]:
 # -- output routes -----------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class OutputRoute:
     """A resolved route (struct rtable) and the flow it was made for."""
 

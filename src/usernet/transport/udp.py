@@ -132,7 +132,7 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
             return
     socks = udp_table.get((dev.net, dport))
     if socks is not None:
-        daddr = int.from_bytes(pkt[16:20], "big")
+        daddr = rt.daddr  # a local route is made for the packet's own addresses
         for sk in socks:
             if not sk.laddr or sk.laddr == daddr:
                 mib = dev.net.ipv4.dp.mib  # type: ignore[union-attr]  # set by ip_rcv
@@ -141,8 +141,7 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
                     mib["UdpInErrors"] += 1
                     return
                 mib["UdpInDatagrams"] += 1
-                sk.rcvq.append((pkt[ihl + 8:ihl + ulen],
-                                (int.from_bytes(pkt[12:16], "big"), sport)))
+                sk.rcvq.append((pkt[ihl + 8:ihl + ulen], (rt.saddr, sport)))
                 if sk.on_readable is not None:
                     sk.on_readable()
                 return
