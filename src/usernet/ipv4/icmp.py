@@ -28,7 +28,13 @@ from .fnhe import NSEC, RT_GC_TIMEOUT_S, update_or_create_fnhe
 from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send, route_mtu
 from .neigh_resolve import neigh_create, neigh_event_send
 from .neighbour import NUD_VALID
-from .route import RTCF_BROADCAST, RTCF_LOCAL, RTCF_MULTICAST, ip_route_output
+from .route import (
+    RTCF_BROADCAST,
+    RTCF_LOCAL,
+    RTCF_MULTICAST,
+    ip_route_output,
+    ip_route_output_cached,
+)
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -151,7 +157,7 @@ def icmp_echo(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute) -> None:
 
 def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes, iif: int = 0) -> bool:
     try:
-        rt = ip_route_output(net, daddr, saddr, tos=tos & IPTOS_TOS_MASK)
+        rt = ip_route_output_cached(net, daddr, saddr, tos=tos & IPTOS_TOS_MASK)
     except KernelError:
         return False
     if iif and rt.flags & RTCF_LOCAL and rt.iif != iif:

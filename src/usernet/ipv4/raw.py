@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import KernelError
 from .datapath_state import ipv4_dp
 from .ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_WANT, ip_build_and_send, route_mtu
-from .rt_cache import rt_cache
+from .route import ip_route_output_cached
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -68,16 +68,8 @@ class RawSocket:
 
     def route(self, daddr: int) -> OutputRoute:
         """The output route this socket's packets to ``daddr`` take."""
-        from .route import ip_route_output
-
-        key = ("out", daddr, self.saddr, self.bound_dev, self.mark, self.tos)
-        cache = rt_cache(self.net)
-        rt = cache.get(key)
-        if rt is None:
-            rt = ip_route_output(self.net, daddr, self.saddr, self.bound_dev, self.mark,
-                                 self.tos)
-            cache[key] = rt
-        return rt
+        return ip_route_output_cached(self.net, daddr, self.saddr, self.bound_dev, self.mark,
+                                      self.tos)
 
     def sendto(self, payload: bytes, daddr: int) -> int:
         """raw_sendmsg: EMSGSIZE (with the MTU) when DF is demanded and the

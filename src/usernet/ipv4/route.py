@@ -213,6 +213,29 @@ def ip_route_output(net: Net, daddr: int, saddr: int = 0, oif: NetDevice | None 
     return _mkroute_output(net, res, flow, nh.dev, res.type, 0, res.table)
 
 
+def ip_route_output_cached(net: Net, daddr: int, saddr: int = 0, oif: NetDevice | None = None,
+                           mark: int = 0, tos: int = 0) -> OutputRoute:
+    """ip_route_output through the namespace's route cache (the nexthop's
+    cached output dst): a repeated flow costs one dict lookup."""
+    from .rt_cache import rt_cache
+
+    cache = rt_cache(net)
+    key = ("out", daddr, saddr, oif, mark, tos)
+    rt = cache.get(key)
+    if rt is None:
+        try:
+            rt = ip_route_output(net, daddr, saddr, oif, mark, tos)
+        except KernelError as exc:
+            rt = exc.errno or errno.EINVAL
+        cache[key] = rt
+    if isinstance(rt, int):
+        raise KernelError(rt)
+    if rt.expires and rt.expires <= net.kernel.sched.now:
+        del cache[key]  # an exception lapsed: look again
+        return ip_route_output_cached(net, daddr, saddr, oif, mark, tos)
+    return rt
+
+
 def _check_output_saddr(net: Net, flow: Flow) -> None:
     saddr = flow.saddr
     if not saddr:
