@@ -15,7 +15,10 @@ ip -n r link set r1 up
 ip -n r link set r2 up
 ip -n h1 route add default via 10.1.0.1
 ip -n h2 route add default via 10.2.0.1
+# r forwards: h1 reaches h2 across it (replies arrive with TTL 63).
 ip netns exec r sysctl -w net.ipv4.ip_forward=1
+ip netns exec h1 ping -c 3 -i 0.2 -W 1 10.2.0.2
+ip -n h1 neigh
 # Each namespace sees only its own devices, addresses and routes.
 ip -n r -br addr
 ip -n h1 route
