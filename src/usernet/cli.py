@@ -20,7 +20,7 @@ def cmd_script(args: argparse.Namespace) -> int:
     except UnicodeDecodeError:
         print(f"usernet: {args.file}: not a UTF-8 text file", file=sys.stderr)
         return 2
-    kernel = Kernel(seed=args.seed)
+    kernel = Kernel(seed=args.seed, link_delay_ns=args.link_delay_us * 1000)
     worst = 0
     for lineno, line in script_lines(text):
         res = run_line(kernel, line)
@@ -42,7 +42,11 @@ def cmd_script(args: argparse.Namespace) -> int:
 def cmd_shell(args: argparse.Namespace) -> int:
     from .shell import Shell
 
-    return Shell(Kernel(seed=args.seed)).run()
+    kernel = Kernel(seed=args.seed, link_delay_ns=args.link_delay_us * 1000)
+    # The prompt follows the wall clock: `ping -c 3` takes two seconds, as it
+    # would on a real machine.  --virtual makes time jump instead.
+    kernel.sched.set_realtime(not args.virtual)
+    return Shell(kernel).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,14 +61,35 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed for MACs and other randomness")
     p.add_argument("-k", "--keep-going", action="store_true",
                    help="exit 0 even when a command failed")
+    _delay_option(p)
     p.add_argument("file")
     p.set_defaults(func=cmd_script)
     p = sub.add_parser("shell", help="interactive prompt over one kernel")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--virtual", action="store_true",
+                   help="virtual time: waits end at once instead of following the clock")
+    _delay_option(p)
     p.set_defaults(func=cmd_shell)
     args = parser.parse_args(argv)
-    rc: int = args.func(args)
+    try:
+        rc: int = args.func(args)
+    except BrokenPipeError:  # `usernet script F | head`: the reader left
+        sys.stderr.close()
+        return 141
     return rc
+
+
+def _delay_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--link-delay-us", type=_non_negative, default=10, metavar="US",
+                   help="one-way propagation delay of veth and lo links in microseconds "
+                        "(default 10; 0 allowed)")
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
 
 
 if __name__ == "__main__":
