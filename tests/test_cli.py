@@ -66,3 +66,27 @@ def test_shell_completion() -> None:
     assert sh.completedefault("li", "ip li", 3, 5) == ["link"]
     assert sh.complete_netns("al", "netns al", 6, 8) == ["alpha"]
     assert "lo" in sh.completedefault("l", "ip link set l", 12, 13)
+
+
+PING_SCRIPT = """\
+ip netns add a
+ip netns add b
+ip -n a link add v0 type veth peer name v1 netns b
+ip -n a addr add 10.0.0.1/24 dev v0
+ip -n b addr add 10.0.0.2/24 dev v1
+ip -n a link set v0 up
+ip -n b link set v1 up
+ip netns exec a ping -c 2 -i 0.2 -W 1 10.0.0.2
+"""
+
+
+def test_script_link_delay(tmp_path: Path) -> None:
+    f = tmp_path / "ping.txt"
+    f.write_text(PING_SCRIPT)
+    slow = run_cli("script", "--link-delay-us", "500", str(f))
+    assert slow.returncode == 0
+    assert "rtt min/avg/max/mdev = 1.000/1.500/2.000/0.500 ms" in slow.stdout
+    instant = run_cli("script", "--link-delay-us", "0", str(f))
+    assert "time=0.000 ms" in instant.stdout
+    bad = run_cli("script", "--link-delay-us", "-3", str(f))
+    assert bad.returncode == 2 and "must be >= 0" in bad.stderr
