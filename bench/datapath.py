@@ -49,6 +49,7 @@ from usernet.dev.datapath import dev_queue_xmit_list
 from usernet.dev.netdevice import NetDevice
 from usernet.ipv4.raw import RawSocket
 from usernet.net import Net
+from usernet.testing import BRIDGE, ROUTER, VETH_PAIR
 from usernet.transport.udp import UdpSocket
 from usernet.wire.checksum import csum_partial, pseudo_header_sum
 from usernet.wire.icmp import icmp_message
@@ -62,52 +63,9 @@ TARGET_FORWARD_FPS = 250_000
 
 # -- usernet -------------------------------------------------------------------------
 
-ECHO_TOPOLOGY = """\
-ip netns add a
-ip netns add b
-ip -n a link add v0 type veth peer name v1 netns b
-ip -n a addr add 10.0.0.1/24 dev v0
-ip -n b addr add 10.0.0.2/24 dev v1
-ip -n a link set v0 up
-ip -n b link set v1 up
-"""
-
-ROUTER_TOPOLOGY = """\
-ip netns add h1
-ip netns add r
-ip netns add h2
-ip -n h1 link add eth0 type veth peer name r1 netns r
-ip -n h2 link add eth0 type veth peer name r2 netns r
-ip -n h1 addr add 10.1.0.2/24 dev eth0
-ip -n h2 addr add 10.2.0.2/24 dev eth0
-ip -n r addr add 10.1.0.1/24 dev r1
-ip -n r addr add 10.2.0.1/24 dev r2
-ip -n h1 link set eth0 up
-ip -n h2 link set eth0 up
-ip -n r link set r1 up
-ip -n r link set r2 up
-ip -n h1 route add default via 10.1.0.1
-ip -n h2 route add default via 10.2.0.1
-ip netns exec r sysctl -w net.ipv4.ip_forward=1
-"""
-
-BRIDGE_TOPOLOGY = """\
-ip netns add h1
-ip netns add sw
-ip netns add h2
-ip -n sw link add br0 type bridge
-ip -n h1 link add eth0 type veth peer name p1 netns sw
-ip -n h2 link add eth0 type veth peer name p2 netns sw
-ip -n sw link set p1 master br0
-ip -n sw link set p2 master br0
-ip -n sw link set br0 up
-ip -n sw link set p1 up
-ip -n sw link set p2 up
-ip -n h1 addr add 10.3.0.1/24 dev eth0
-ip -n h2 addr add 10.3.0.2/24 dev eth0
-ip -n h1 link set eth0 up
-ip -n h2 link set eth0 up
-"""
+ECHO_TOPOLOGY = VETH_PAIR
+ROUTER_TOPOLOGY = ROUTER
+BRIDGE_TOPOLOGY = BRIDGE
 
 
 def build(text: str) -> Kernel:
@@ -240,14 +198,21 @@ def usernet_forward(n: int, profiler: cProfile.Profile | None = None) -> dict[st
     if echo_once(kernel, sock, daddr, 1) is None:  # resolves ARP on both hops
         raise RuntimeError("no echo reply through the router")
     sock.close()
-    eth0 = h1.dev_by_name["eth0"]
-    frames = udp_frames(eth0, r.dev_by_name["r1"].dev_addr, addr_int("10.1.0.2"), daddr, BURST)
-    r2 = r.dev_by_name["r2"]
-    base = r2.stats.tx_packets if r2.stats else 0
-    drops0 = veth_drops([h1, r, h2])
-    sink = udp_sink(h2, "10.2.0.2")
+    return stream(kernel, [h1, r, h2], h1.dev_by_name["eth0"], r.dev_by_name["r1"].dev_addr,
+                  "10.1.0.2", "10.2.0.2", r.dev_by_name["r2"], n, profiler)
+
+
+def stream(kernel: Kernel, nets: list[Net], eth0: NetDevice, dst_mac: bytes, src: str,
+           dst: str, toward_h2: NetDevice, n: int,
+           profiler: cProfile.Profile | None = None) -> dict[str, Any]:
+    """Cases (b) and (c): ``n`` UDP frames from h1's eth0 to a socket in h2;
+    ``toward_h2`` is the device whose transmissions count as forwarded."""
+    frames = udp_frames(eth0, dst_mac, addr_int(src), addr_int(dst), BURST)
+    base = toward_h2.stats.tx_packets if toward_h2.stats else 0
+    drops0 = veth_drops(nets)
+    sink = udp_sink(nets[-1], dst)
     wall, delivered = inject(kernel, eth0, frames, n, sink, profiler)
-    forwarded = (r2.stats.tx_packets if r2.stats else 0) - base  # toward h2 only
+    forwarded = (toward_h2.stats.tx_packets if toward_h2.stats else 0) - base
     return {
         "frame_bytes": FRAME_BYTES,
         "burst": BURST,
@@ -255,7 +220,7 @@ def usernet_forward(n: int, profiler: cProfile.Profile | None = None) -> dict[st
         "forwarded": forwarded,
         "delivered": delivered,
         "dropped": n - delivered,
-        "backlog_drops": veth_drops([h1, r, h2]) - drops0,
+        "backlog_drops": veth_drops(nets) - drops0,
         "wall_s": round(wall, 3),
         "frames_per_s": round(delivered / wall),
         "ns_per_frame": round(wall / max(delivered, 1) * 1e9),
@@ -275,28 +240,8 @@ def usernet_bridge(n: int) -> dict[str, Any]:
     if not ok:
         return {"error": "bridge does not forward: no echo reply through br0"}
     sock.close()
-    eth0 = h1.dev_by_name["eth0"]
-    frames = udp_frames(eth0, h2.dev_by_name["eth0"].dev_addr, addr_int("10.3.0.1"),
-                        daddr, BURST)
-    p2 = sw.dev_by_name["p2"]
-    base = p2.stats.tx_packets if p2.stats else 0
-    drops0 = veth_drops([h1, sw, h2])
-    sink = udp_sink(h2, "10.3.0.2")
-    wall, delivered = inject(kernel, eth0, frames, n, sink)
-    forwarded = (p2.stats.tx_packets if p2.stats else 0) - base
-    return {
-        "frame_bytes": FRAME_BYTES,
-        "burst": BURST,
-        "sent": n,
-        "forwarded": forwarded,
-        "delivered": delivered,
-        "dropped": n - delivered,
-        "backlog_drops": veth_drops([h1, sw, h2]) - drops0,
-        "wall_s": round(wall, 3),
-        "frames_per_s": round(delivered / wall),
-        "ns_per_frame": round(wall / max(delivered, 1) * 1e9),
-        "counted_at": "UDP socket bound in h2 (port 5201), drained after every burst",
-    }
+    return stream(kernel, [h1, sw, h2], h1.dev_by_name["eth0"], h2.dev_by_name["eth0"].dev_addr,
+                  "10.3.0.1", "10.3.0.2", sw.dev_by_name["p2"], n)
 
 
 def guarded(fn: Callable[[int], dict[str, Any]], n: int) -> dict[str, Any]:

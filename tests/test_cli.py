@@ -10,6 +10,7 @@ from pathlib import Path
 
 from usernet import Kernel
 from usernet.shell import Shell
+from usernet.testing import VETH_PAIR
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -68,16 +69,7 @@ def test_shell_completion() -> None:
     assert "lo" in sh.completedefault("l", "ip link set l", 12, 13)
 
 
-PING_SCRIPT = """\
-ip netns add a
-ip netns add b
-ip -n a link add v0 type veth peer name v1 netns b
-ip -n a addr add 10.0.0.1/24 dev v0
-ip -n b addr add 10.0.0.2/24 dev v1
-ip -n a link set v0 up
-ip -n b link set v1 up
-ip netns exec a ping -c 2 -i 0.2 -W 1 10.0.0.2
-"""
+PING_SCRIPT = VETH_PAIR + "ip netns exec a ping -c 2 -i 0.2 -W 1 10.0.0.2\n"
 
 
 def test_script_link_delay(tmp_path: Path) -> None:

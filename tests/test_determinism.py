@@ -4,25 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from usernet.testing import ROUTER as TOPOLOGY
 from usernet.testing import NondeterminismError, check_determinism, record_run
 
-ROUTER = """\
-ip netns add h1
-ip netns add r
-ip netns add h2
-ip -n h1 link add eth0 type veth peer name r1 netns r
-ip -n h2 link add eth0 type veth peer name r2 netns r
-ip -n h1 addr add 10.1.0.2/24 dev eth0
-ip -n h2 addr add 10.2.0.2/24 dev eth0
-ip -n r addr add 10.1.0.1/24 dev r1
-ip -n r addr add 10.2.0.1/24 dev r2
-ip -n h1 link set eth0 up
-ip -n h2 link set eth0 up
-ip -n r link set r1 up
-ip -n r link set r2 up
-ip -n h1 route add default via 10.1.0.1
-ip -n h2 route add default via 10.2.0.1
-ip netns exec r sysctl -w net.ipv4.ip_forward=1
+ROUTER = TOPOLOGY + """\
 ip netns exec h1 ping -c 3 -i 0.2 -W 1 10.2.0.2
 ip netns exec h1 ping -c 2 -i 0.2 -W 1 -t 1 10.2.0.2
 ip netns exec h1 ping -c 2 -W 1 -i 0.2 10.1.0.9

@@ -16,6 +16,56 @@ from .dev.netdevice import NetDevice
 from .kernel import Kernel
 from .tools import Result
 
+# Topologies that tests, benchmarks and examples share, as command scripts.
+VETH_PAIR = """\
+ip netns add a
+ip netns add b
+ip -n a link add v0 type veth peer name v1 netns b
+ip -n a addr add 10.0.0.1/24 dev v0
+ip -n b addr add 10.0.0.2/24 dev v1
+ip -n a link set v0 up
+ip -n b link set v1 up
+"""
+
+# h1 (10.1.0.2) -- r -- h2 (10.2.0.2), r forwarding
+ROUTER = """\
+ip netns add h1
+ip netns add r
+ip netns add h2
+ip -n h1 link add eth0 type veth peer name r1 netns r
+ip -n h2 link add eth0 type veth peer name r2 netns r
+ip -n h1 addr add 10.1.0.2/24 dev eth0
+ip -n h2 addr add 10.2.0.2/24 dev eth0
+ip -n r addr add 10.1.0.1/24 dev r1
+ip -n r addr add 10.2.0.1/24 dev r2
+ip -n h1 link set eth0 up
+ip -n h2 link set eth0 up
+ip -n r link set r1 up
+ip -n r link set r2 up
+ip -n h1 route add default via 10.1.0.1
+ip -n h2 route add default via 10.2.0.1
+ip netns exec r sysctl -w net.ipv4.ip_forward=1
+"""
+
+# h1 (10.3.0.1) -- sw (bridge br0 with ports p1, p2) -- h2 (10.3.0.2)
+BRIDGE = """\
+ip netns add h1
+ip netns add sw
+ip netns add h2
+ip -n sw link add br0 type bridge
+ip -n h1 link add eth0 type veth peer name p1 netns sw
+ip -n h2 link add eth0 type veth peer name p2 netns sw
+ip -n sw link set p1 master br0
+ip -n sw link set p2 master br0
+ip -n sw link set br0 up
+ip -n sw link set p1 up
+ip -n sw link set p2 up
+ip -n h1 addr add 10.3.0.1/24 dev eth0
+ip -n h2 addr add 10.3.0.2/24 dev eth0
+ip -n h1 link set eth0 up
+ip -n h2 link set eth0 up
+"""
+
 
 @dataclass
 class RunRecord:
