@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import errno
 import random
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from .dev import core as devcore
 from .dev.addr_lists import addr_lists_register
@@ -25,6 +25,7 @@ from .ipv4.devinet import InetaddrNotifier
 from .ipv4.neighbour import NeighTable
 from .net import NET_DEAD, NET_DYING, Net
 from .pernet import PernetOperations, PernetRegistry
+from .process import Process, spawn
 from .sched import Scheduler
 from .sysctl import sysctl_register
 from .task import Task, current_task, task_context
@@ -43,6 +44,8 @@ class Kernel:
         # One-way propagation delay of a veth link: RTTs are realistic and
         # stable in virtual time (0 is allowed).
         self.link_delay_ns = link_delay_ns
+        self.processes: dict[int, Process] = {}
+        self.last_pid = 1  # pid 1 is the init task
         self.pernet = PernetRegistry(self)
         self.nets: dict[int, Net] = {}
         self.netdev_chain: list[devcore.Notifier] = []
@@ -143,6 +146,26 @@ class Kernel:
         return task_context(self, net)
 
     # -- devices -------------------------------------------------------------------
+
+    # -- processes --------------------------------------------------------------------
+
+    def spawn(self, fn: Callable[..., Any], *args: Any, netns: str | Net | None = None,
+              name: str | None = None, **kwargs: Any) -> Process:
+        """Run ``fn(*args, **kwargs)`` as a task in ``netns`` (default: the
+        caller's namespace) under the scheduler; see :mod:`usernet.process`."""
+        if netns is None:
+            net = self.current_net
+        elif isinstance(netns, str):
+            net = self.netns_get(netns)
+        else:
+            net = netns
+        return spawn(self, fn, args, kwargs, net, name)
+
+    def run(self, until: float | None = None) -> None:
+        """Drive the scheduler until every spawned process has ended, or until
+        ``until`` seconds of virtual time from now."""
+        deadline = None if until is None else self.sched.now + int(until * 1_000_000_000)
+        self.sched.run_until(deadline, stop=lambda: not self.processes)
 
     def add_nic(self, name: str, mac: bytes | None = None) -> NetDevice:
         """Plug in a physical Ethernet NIC; its driver registers it in init_net."""

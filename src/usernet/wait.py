@@ -1,0 +1,137 @@
+"""Waiting: wait queues and ``wait_event`` (``include/linux/wait.h``).
+
+Code that runs "inside" the emulated kernel -- a task spawned with
+``Kernel.spawn`` -- is a greenlet.  When it must wait (a blocking recv, an
+accept, a sleep) it parks on a wait queue and switches back to the greenlet
+that drives the scheduler; a wake-up or a timeout schedules its resumption
+as an ordinary scheduler event, so which task runs when is decided by
+(virtual time, sequence) alone: runs are deterministic.
+
+Code outside any task (a test's main program, say) that waits simply drives
+the scheduler itself until its condition holds.  If nothing is left that
+could ever make it true, it would wait forever: usernet raises
+:class:`WouldBlockForever` instead, naming what was awaited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import greenlet
+
+if TYPE_CHECKING:
+    from .kernel import Kernel
+    from .sched import Timer
+
+
+class WouldBlockForever(RuntimeError):
+    """A wait outside any task that nothing pending can ever end."""
+
+
+class WaitQueue:
+    """Waiters to call back when the state they wait on may have changed
+    (``wait_queue_head_t``; ``wake_up`` calls every waiter)."""
+
+    __slots__ = ("waiters",)
+
+    def __init__(self) -> None:
+        self.waiters: list[Callable[[], None]] = []
+
+    def add(self, waiter: Callable[[], None]) -> None:
+        self.waiters.append(waiter)
+
+    def remove(self, waiter: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self.waiters.remove(waiter)
+
+    def wake_up(self) -> None:
+        if self.waiters:
+            for waiter in list(self.waiters):
+                waiter()
+
+
+def task_greenlet() -> greenlet.greenlet | None:
+    """The greenlet of the current spawned task, or None outside tasks."""
+    g = greenlet.getcurrent()
+    return g if isinstance(g, TaskGreenlet) else None
+
+
+class TaskGreenlet(greenlet.greenlet):  # type: ignore[misc]
+    """A spawned task's greenlet: its parent is the scheduler's driver."""
+
+    kernel: Kernel
+    resume_event: Timer | None = None
+
+
+def wait_event(kernel: Kernel, queues: list[WaitQueue], cond: Callable[[], bool],
+               timeout_ns: int | None = None, what: str = "an event") -> bool:
+    """Wait until ``cond()`` holds (True) or ``timeout_ns`` of virtual time
+    passes (False).  ``queues`` are woken by whatever may change ``cond``."""
+    if cond():
+        return True
+    sched = kernel.sched
+    deadline = None if timeout_ns is None else sched.now + timeout_ns
+    g = task_greenlet()
+    if g is None:
+        sched.run_until(deadline, stop=cond)
+        if cond():
+            return True
+        if deadline is None or sched.now < deadline:
+            raise WouldBlockForever(f"waiting for {what} outside any task, and nothing "
+                                    "pending can bring it")
+        return False
+    return _park(kernel, g, queues, cond, deadline)
+
+
+def _park(kernel: Kernel, g: TaskGreenlet, queues: list[WaitQueue], cond: Callable[[], bool],
+          deadline: int | None) -> bool:
+    sched = kernel.sched
+
+    def wake() -> None:
+        if g.resume_event is None:
+            g.resume_event = sched.call_soon(_resume, g)
+
+    for q in queues:
+        q.add(wake)
+    timer = sched.call_at(deadline, wake) if deadline is not None else None
+    try:
+        while not cond():
+            if deadline is not None and sched.now >= deadline:
+                return False
+            g.parent.switch()
+        return True
+    finally:
+        for q in queues:
+            q.remove(wake)
+        if timer is not None:
+            timer.cancel()
+
+
+def _resume(g: TaskGreenlet) -> None:
+    g.resume_event = None
+    if not g.dead:
+        g.switch()
+
+
+def sleep(kernel: Kernel, seconds: float) -> None:
+    """time.sleep in virtual time: a task yields, outside tasks time passes."""
+    ns = max(0, int(seconds * 1_000_000_000))
+    g = task_greenlet()
+    if g is None:
+        kernel.sched.run_for(ns)
+        return
+    wait_event(kernel, [], lambda: False, ns)
+
+
+def spawn_greenlet(kernel: Kernel, run: Callable[[], Any]) -> TaskGreenlet:
+    """A greenlet for a task, parented to the root greenlet, which is the one
+    that drives the scheduler; it starts at the next scheduler step."""
+    root = greenlet.getcurrent()
+    while root.parent is not None:
+        root = root.parent
+    g = TaskGreenlet(run, parent=root)
+    g.kernel = kernel
+    g.resume_event = kernel.sched.call_soon(_resume, g)
+    return g
