@@ -31,6 +31,9 @@ from .sysctl import sysctl_register
 from .task import Task, current_task, task_context
 
 if TYPE_CHECKING:
+    import os
+
+    from .dev.capture import PacketCapture
     from .tools import Result
 
 
@@ -215,6 +218,19 @@ class Kernel:
         from .tools import run_script
 
         return [res for _, res in run_script(self, text)]
+
+    def capture(self, netns: str | Net, dev_name: str,
+                path: str | os.PathLike[str] | None = None, filter: str | None = None,
+                count: int | None = None) -> PacketCapture:
+        """Attach a packet capture to ``dev_name`` in ``netns``, as ``tcpdump -i
+        DEV [-c COUNT] [-w PATH] [FILTER]`` would see it, while other commands run.
+
+        ``filter`` is a tcpdump expression (FilterError when invalid); ``path``
+        gets a pcap.  Frames collect in ``.packets``; ``.close()`` detaches the
+        capture and closes the file (the object is also a context manager)."""
+        from .tools.tcpdump import open_capture
+
+        return open_capture(self, netns, dev_name, path, filter, count)
 
 
 __all__ = ["Kernel"]

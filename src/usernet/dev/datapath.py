@@ -187,4 +187,4 @@ def add_tap(dev: NetDevice, tap: Tap) -> None:
 
 
 def remove_tap(dev: NetDevice, tap: Tap) -> None:
-    dev.taps = tuple(t for t in dev.taps if t is not tap)
+    dev.taps = tuple(t for t in dev.taps if t != tap)  # bound methods compare equal

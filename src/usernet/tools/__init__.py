@@ -70,7 +70,7 @@ ToolMain = Callable[[Proc, list[str]], int]
 
 
 def _registry() -> dict[str, ToolMain]:
-    from . import bridge, ip, misc, ping, sysctl
+    from . import bridge, ip, misc, ping, sysctl, tcpdump
 
     return {
         "ip": ip.main,
@@ -81,6 +81,7 @@ def _registry() -> dict[str, ToolMain]:
         "echo": misc.echo,
         "sleep": misc.sleep,
         "ping": ping.main,
+        "tcpdump": tcpdump.main,
     }
 
 

@@ -38,6 +38,7 @@ from ..ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT
 from ..ipv4.raw import RawSocket
 from ..ipv4.route import RTCF_BROADCAST
 from ..sched import NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC
+from ..wait import WaitQueue, task_greenlet, wait_event, yield_now
 from ..wire.checksum import ip_checksum
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -704,6 +705,7 @@ class Session:
     def __init__(self, proc: Proc, o: Opts, tgt: Target, sock: RawSocket,
                  outdata: bytes) -> None:
         self.proc, self.o, self.tgt, self.sock = proc, o, tgt, sock
+        self.kernel = proc.kernel
         self.sched = proc.kernel.sched
         self.outdata = outdata
         self.timing = o.datalen >= TIMEVAL.size
@@ -822,8 +824,15 @@ class Session:
             until = min(until, limit)
         rcvq = self.sock.rcvq
         if not rcvq:
-            self.sched.run_until(until, stop=lambda: bool(rcvq))
-        self.sched.run_until(self.sched.now)
+            if task_greenlet() is None:
+                self.sched.run_until(until, stop=lambda: bool(rcvq))
+            else:  # spawned: park, so the other tasks run meanwhile
+                arrived = WaitQueue()
+                self.sock.on_readable = arrived.wake_up
+                wait_event(self.kernel, [arrived], lambda: bool(rcvq),
+                           max(0, until - self.sched.now), what="ping replies")
+                self.sock.on_readable = None
+        yield_now(self.kernel)
         if not rcvq and self.unbounded() and self.sched.now >= limit:
             raise PingTimeout
 
@@ -920,7 +929,7 @@ class Session:
                 self.error(f"ping: local error: message too long, mtu={m.group(1)}\n")
                 self.nerrors += 1
             return -1
-        self.sched.run_until(self.sched.now)  # bottom halves run before sendmsg returns
+        yield_now(self.kernel)  # bottom halves run before sendmsg returns
         rcvq = self.sock.rcvq
         for i, (when, pkt) in enumerate(rcvq):
             if self.quoted_probe(pkt) is not None and pkt[(pkt[0] & 0xF) * 4] in ERRQUEUE_TYPES:
