@@ -41,8 +41,8 @@ Address = tuple[int, int]  # (IPv4 address as int, port), host order
 class Sock:
     """What every protocol's socket has; protocols override the operations."""
 
-    __slots__ = ("bound_dev", "closed", "family", "mark", "net", "opts", "protocol",
-                 "rcvbuf", "sk_err", "sndbuf", "sk_shutdown", "type", "wq", "__weakref__")
+    __slots__ = ("__weakref__", "bound_dev", "closed", "family", "mark", "net", "opts",
+                 "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq")
 
     def __init__(self, net: Net, family: int, type: int, protocol: int) -> None:
         self.net = net.get()
