@@ -1,0 +1,103 @@
+"""Socket workloads shared by bench/sockets.py's two sides.
+
+Each function takes a ``socket`` module -- CPython's, run in a real
+namespace, or ``usernet.socket``, run in an emulated one -- so the very
+same Python code is measured on both.  They return what they counted and
+the (wall or virtual) seconds their own clock saw.
+"""
+
+from __future__ import annotations
+
+import time
+from types import ModuleType
+from typing import Any
+
+PAYLOAD_64 = b"u" * 64
+CHUNK = 1 << 16
+
+
+def udp_sink(sm: ModuleType, port: int, n: int, idle_s: float = 2.0) -> dict[str, Any]:
+    """Receive until ``n`` datagrams arrived or none came for ``idle_s``."""
+    s = sm.socket(sm.AF_INET, sm.SOCK_DGRAM)
+    s.setsockopt(sm.SOL_SOCKET, sm.SO_RCVBUF, 1 << 22)
+    s.bind(("0.0.0.0", port))
+    s.settimeout(idle_s)
+    got = 0
+    t0 = None
+    try:
+        while got < n:
+            s.recv(2048)
+            if t0 is None:
+                t0 = time.perf_counter()
+            got += 1
+    except TimeoutError:
+        pass
+    t1 = time.perf_counter()
+    s.close()
+    return {"received": got, "seconds": (t1 - t0) if t0 else 0.0}
+
+
+def udp_blast(sm: ModuleType, host: str, port: int, n: int) -> dict[str, Any]:
+    s = sm.socket(sm.AF_INET, sm.SOCK_DGRAM)
+    s.connect((host, port))
+    send = s.send
+    t0 = time.perf_counter()
+    for _ in range(n):
+        send(PAYLOAD_64)
+    t1 = time.perf_counter()
+    s.close()
+    return {"sent": n, "seconds": t1 - t0}
+
+
+def tcp_accept_loop(sm: ModuleType, port: int, n: int) -> dict[str, Any]:
+    srv = sm.socket(sm.AF_INET, sm.SOCK_STREAM)
+    srv.setsockopt(sm.SOL_SOCKET, sm.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(1024)
+    for _ in range(n):
+        conn, _addr = srv.accept()
+        conn.close()
+    srv.close()
+    return {"accepted": n}
+
+
+def tcp_connect_loop(sm: ModuleType, host: str, port: int, n: int) -> dict[str, Any]:
+    """connect/close ``n`` times: the Python client of the connection-rate test."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        c = sm.create_connection((host, port))
+        c.close()
+    return {"connections": n, "seconds": time.perf_counter() - t0}
+
+
+def tcp_bulk_recv(sm: ModuleType, port: int, nbytes: int) -> dict[str, Any]:
+    srv = sm.socket(sm.AF_INET, sm.SOCK_STREAM)
+    srv.setsockopt(sm.SOL_SOCKET, sm.SO_REUSEADDR, 1)
+    srv.bind(("0.0.0.0", port))
+    srv.listen(1)
+    conn, _addr = srv.accept()
+    buf = bytearray(CHUNK * 4)
+    view = memoryview(buf)
+    got = 0
+    t0 = time.perf_counter()
+    while got < nbytes:
+        k = conn.recv_into(view)
+        if not k:
+            break
+        got += k
+    t1 = time.perf_counter()
+    conn.close()
+    srv.close()
+    return {"received": got, "seconds": t1 - t0}
+
+
+def tcp_bulk_send(sm: ModuleType, host: str, port: int, nbytes: int) -> dict[str, Any]:
+    c = sm.create_connection((host, port))
+    block = memoryview(b"b" * (CHUNK * 4))
+    sent = 0
+    t0 = time.perf_counter()
+    while sent < nbytes:
+        c.sendall(block[:min(len(block), nbytes - sent)])
+        sent += min(len(block), nbytes - sent)
+    c.close()
+    return {"sent": sent, "seconds": time.perf_counter() - t0}
