@@ -50,7 +50,7 @@ from usernet.dev.netdevice import NetDevice
 from usernet.ipv4.raw import RawSocket
 from usernet.net import Net
 from usernet.testing import BRIDGE, ROUTER, VETH_PAIR
-from usernet.transport.udp import UdpSocket
+from usernet.transport.udp import UdpSock
 from usernet.wire.checksum import csum_partial, pseudo_header_sum
 from usernet.wire.icmp import icmp_message
 from usernet.wire.ipv4 import addr_int, ipv4_header
@@ -86,7 +86,7 @@ def echo_once(kernel: Kernel, sock: RawSocket, daddr: int, rest: int,
     sock.sendto(icmp_message(8, 0, rest, PING_PAYLOAD), daddr)
     sched.run_for(timeout_ns, lambda: len(rcvq) > 0)
     while rcvq:
-        arrived, pkt = rcvq.popleft()
+        arrived, pkt = sock.take(0)
         ihl = (pkt[0] & 0x0F) * 4
         if pkt[ihl] == 0 and int.from_bytes(pkt[ihl + 4:ihl + 8], "big") == rest:
             return arrived - sent_at
@@ -152,7 +152,7 @@ def veth_drops(nets: list[Net]) -> int:
     return total
 
 
-def inject(kernel: Kernel, dev: NetDevice, frames: list[bytes], n: int, sink: UdpSocket,
+def inject(kernel: Kernel, dev: NetDevice, frames: list[bytes], n: int, sink: UdpSock,
            profiler: cProfile.Profile | None = None) -> tuple[float, int]:
     """Send ``n`` frames out of ``dev`` in bursts, running the scheduler for
     one link delay after each so no backlog holds more than a burst, and
@@ -161,7 +161,7 @@ def inject(kernel: Kernel, dev: NetDevice, frames: list[bytes], n: int, sink: Ud
     sched = kernel.sched
     slice_ns = kernel.link_delay_ns or 1000
     xmit = dev_queue_xmit_list
-    rcvq = sink.rcvq
+    drain = sink.flush_rcvq
     received = 0
     full, rest = divmod(n, len(frames))
     gc.collect()
@@ -171,22 +171,20 @@ def inject(kernel: Kernel, dev: NetDevice, frames: list[bytes], n: int, sink: Ud
     for _ in range(full):
         xmit(dev, frames)  # one burst, as pktgen's burst/xmit_more sends it
         sched.run_for(slice_ns)
-        received += len(rcvq)
-        rcvq.clear()
+        received += drain()
     xmit(dev, frames[:rest])
     sched.run_for(20 * slice_ns)
-    received += len(rcvq)
-    rcvq.clear()
+    received += drain()
     wall = time.perf_counter() - t0
     if profiler is not None:
         profiler.disable()
     return wall, received
 
 
-def udp_sink(net: Net, addr: str) -> UdpSocket:
+def udp_sink(net: Net, addr: str) -> UdpSock:
     """The receiving socket: bound like ``iperf3 -s`` to port 5201."""
-    sock = UdpSocket(net)
-    sock.bind(addr_int(addr), 5201)
+    sock = UdpSock(net)
+    sock.bind((addr_int(addr), 5201))
     return sock
 
 

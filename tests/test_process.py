@@ -7,16 +7,14 @@ import pytest
 from usernet import Kernel
 from usernet.process import ProcessError
 from usernet.testing import VETH_PAIR
-from usernet.transport.udp import UdpSocket
+from usernet.transport.udp import UdpSock
 from usernet.wait import WaitQueue, WouldBlockForever, sleep, wait_event
 from usernet.wire.ipv4 import addr_int
 
 
-def _udp(k: Kernel) -> tuple[UdpSocket, WaitQueue]:
-    sock = UdpSocket(k.current_net)
-    wq = WaitQueue()
-    sock.on_readable = wq.wake_up
-    return sock, wq
+def _udp(k: Kernel) -> tuple[UdpSock, WaitQueue]:
+    sock = UdpSock(k.current_net)
+    return sock, sock.wq
 
 
 def test_echo_between_two_processes() -> None:
@@ -25,22 +23,22 @@ def test_echo_between_two_processes() -> None:
 
     def server() -> list[tuple[int, bytes]]:
         sock, wq = _udp(k)
-        sock.bind(0, 9000)
+        sock.bind((0, 9000))
         got = []
         while len(got) < 3:
             wait_event(k, [wq], lambda: bool(sock.rcvq))
-            data, addr = sock.recvfrom()  # type: ignore[misc]
+            data, addr = sock.recvmsg(2048, 0)
             got.append((k.sched.now, data))
-            sock.sendto(data.upper(), addr)
+            sock.sendmsg(data.upper(), addr, 0)
         return got
 
     def client() -> list[bytes]:
         sock, wq = _udp(k)
         out = []
         for i in range(3):
-            sock.sendto(b"hi%d" % i, (addr_int("10.0.0.2"), 9000))
+            sock.sendmsg(b"hi%d" % i, (addr_int("10.0.0.2"), 9000), 0)
             wait_event(k, [wq], lambda: bool(sock.rcvq))
-            out.append(sock.recvfrom()[0])  # type: ignore[index]
+            out.append(sock.recvmsg(2048, 0)[0])
             sleep(k, 1)
         return out
 
@@ -58,8 +56,8 @@ def test_sockets_stay_in_the_namespace_they_were_made_in() -> None:
     k = Kernel()
     k.script(VETH_PAIR)
 
-    def make() -> UdpSocket:
-        return UdpSocket(k.current_net)
+    def make() -> UdpSock:
+        return UdpSock(k.current_net)
 
     p = k.spawn(make, netns="a")
     k.run()

@@ -26,6 +26,8 @@ SNMP_NAMES = (
     "FragCreates", "InNoRoutes", "InTruncatedPkts", "InCsumErrors", "InMartians",
     "IcmpInMsgs", "IcmpInErrors", "IcmpOutMsgs", "IcmpOutRateLimitGlobal",
     "IcmpOutRateLimitHost", "UdpNoPorts", "UdpInErrors", "UdpInDatagrams",
+    "UdpOutDatagrams", "UdpRcvbufErrors", "UdpSndbufErrors", "UdpInCsumErrors",
+    "UdpIgnoredMulti", "UdpMemErrors",
 )
 
 

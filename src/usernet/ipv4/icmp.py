@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
@@ -15,6 +17,7 @@ from ..wire.icmp import (
     ICMP_ERROR_TYPES,
     ICMP_FRAG_NEEDED,
     ICMP_HOST_UNREACH,
+    ICMP_PARAMETERPROB,
     ICMP_REDIR_HOST,
     ICMP_REDIRECT,
     icmp_message,
@@ -22,7 +25,7 @@ from ..wire.icmp import (
 from ..wire.ipv4 import IP_OFFSET, IPPROTO_ICMP, IPV4_HDR
 from .datapath_state import ipv4_dp, jiffies, sysctl_int
 from .devinet import find_ifa, inet_select_addr
-from .fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_LOCAL
+from .fib import RT_SCOPE_LINK, RT_SCOPE_UNIVERSE, RTN_BROADCAST, RTN_LOCAL
 from .fib_frontend import inet_addr_type
 from .fnhe import NSEC, RT_GC_TIMEOUT_S, update_or_create_fnhe
 from .ip_output import IP_PMTUDISC_DONT, ip_build_and_send, route_mtu
@@ -61,10 +64,61 @@ def icmp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int)
     icmp_type = pkt[ihl]
     if icmp_type == ICMP_ECHO:
         icmp_echo(dev, pkt, ihl, rt)
-    elif icmp_type in (ICMP_DEST_UNREACH, ICMP_REDIRECT):
-        icmp_err_learn(dev, pkt, ihl)
-    # Errors and replies reach raw sockets (done by the caller) and, for
-    # the transport they quote, its error handler: sockets arrive with issue 4.
+    elif icmp_type in ICMP_ERROR_TYPES:
+        if icmp_type in (ICMP_DEST_UNREACH, ICMP_REDIRECT):
+            icmp_err_learn(dev, pkt, ihl)
+        icmp_socket_deliver(dev, pkt, ihl)
+    # Errors and replies also reach raw sockets (done by the caller).
+
+
+# Transport error handlers (inet_protos[].err_handler): protocol ->
+# handler(dev, pkt, ihl, info) for an ICMP error quoting that protocol; pkt
+# is the whole ICMP datagram, ihl its IP header length.
+icmp_err_handlers: dict[int, Callable[[NetDevice, bytes, int, int], None]] = {}
+NR_ICMP_UNREACH = 15
+# icmp_err_convert: destination unreachable code -> (errno, fatal)
+icmp_err_convert = (
+    (errno.ENETUNREACH, False), (errno.EHOSTUNREACH, False), (errno.ENOPROTOOPT, True),
+    (errno.ECONNREFUSED, True), (errno.EMSGSIZE, False), (errno.EOPNOTSUPP, False),
+    (errno.ENETUNREACH, True), (errno.EHOSTDOWN, True), (errno.ENONET, True),
+    (errno.ENETUNREACH, True), (errno.EHOSTUNREACH, True), (errno.ENETUNREACH, False),
+    (errno.EHOSTUNREACH, False), (errno.EHOSTUNREACH, True), (errno.EHOSTUNREACH, True),
+    (errno.EHOSTUNREACH, True),
+)
+
+
+def icmp_socket_deliver(dev: NetDevice, pkt: bytes, ihl: int) -> None:
+    """icmp_unreach/icmp_redirect -> icmp_socket_deliver: hand a sound error
+    to the quoted transport's handler, with its ``info`` (MTU, pointer,
+    gateway)."""
+    net = dev.net
+    inner = ihl + 8
+    if len(pkt) < inner + 20:
+        return
+    iihl = (pkt[inner] & 15) << 2
+    handler = icmp_err_handlers.get(pkt[inner + 9])
+    if iihl < 20 or handler is None:
+        return
+    if len(pkt) < inner + iihl + 8:
+        ipv4_dp(net).mib["IcmpInErrors"] += 1
+        return
+    icmp_type, code = pkt[ihl], pkt[ihl + 1]
+    info = 0
+    if icmp_type == ICMP_DEST_UNREACH:
+        if code > NR_ICMP_UNREACH:
+            return
+        if code == ICMP_FRAG_NEEDED and sysctl_int(net, "net.ipv4.ip_no_pmtu_disc") in (0, 3):
+            info = (pkt[ihl + 6] << 8) | pkt[ihl + 7]
+    elif icmp_type == ICMP_PARAMETERPROB:
+        info = pkt[ihl + 4]
+    elif icmp_type == ICMP_REDIRECT:
+        info = int.from_bytes(pkt[ihl + 4:ihl + 8], "big")
+    if (icmp_type != ICMP_REDIRECT
+            and not sysctl_int(net, "net.ipv4.icmp_ignore_bogus_error_responses")
+            and inet_addr_type(net, int.from_bytes(pkt[inner + 16:inner + 20], "big"),
+                               dev) == RTN_BROADCAST):
+        return
+    handler(dev, pkt, ihl, info)
 
 
 def icmp_err_learn(dev: NetDevice, pkt: bytes, ihl: int) -> None:

@@ -70,7 +70,7 @@ ToolMain = Callable[[Proc, list[str]], int]
 
 
 def _registry() -> dict[str, ToolMain]:
-    from . import bridge, ip, misc, ping, sysctl, tcpdump
+    from . import bridge, ip, misc, netdb, nstat, ping, sysctl, tcpdump
 
     return {
         "ip": ip.main,
@@ -82,6 +82,10 @@ def _registry() -> dict[str, ToolMain]:
         "sleep": misc.sleep,
         "ping": ping.main,
         "tcpdump": tcpdump.main,
+        "nstat": nstat.main,
+        "hosts": netdb.hosts,
+        "getent": netdb.getent,
+        "hostname": netdb.hostname,
     }
 
 

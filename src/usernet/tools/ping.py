@@ -38,7 +38,7 @@ from ..ipv4.ip_output import IP_PMTUDISC_DO, IP_PMTUDISC_DONT, IP_PMTUDISC_WANT
 from ..ipv4.raw import RawSocket
 from ..ipv4.route import RTCF_BROADCAST
 from ..sched import NSEC_PER_MSEC, NSEC_PER_SEC, NSEC_PER_USEC
-from ..wait import WaitQueue, task_greenlet, wait_event, yield_now
+from ..wait import task_greenlet, wait_event, yield_now
 from ..wire.checksum import ip_checksum
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -827,11 +827,8 @@ class Session:
             if task_greenlet() is None:
                 self.sched.run_until(until, stop=lambda: bool(rcvq))
             else:  # spawned: park, so the other tasks run meanwhile
-                arrived = WaitQueue()
-                self.sock.on_readable = arrived.wake_up
-                wait_event(self.kernel, [arrived], lambda: bool(rcvq),
+                wait_event(self.kernel, [self.sock.wq], lambda: bool(rcvq),
                            max(0, until - self.sched.now), what="ping replies")
-                self.sock.on_readable = None
         yield_now(self.kernel)
         if not rcvq and self.unbounded() and self.sched.now >= limit:
             raise PingTimeout
@@ -933,7 +930,7 @@ class Session:
         rcvq = self.sock.rcvq
         for i, (when, pkt) in enumerate(rcvq):
             if self.quoted_probe(pkt) is not None and pkt[(pkt[0] & 0xF) * 4] in ERRQUEUE_TYPES:
-                del rcvq[i]
+                self.sock.take(i)
                 self.handle(when, pkt)
                 return 1
         return -1
@@ -944,7 +941,7 @@ class Session:
         """recvmsg() until the queue is empty or nothing is in flight."""
         rcvq = self.sock.rcvq
         while rcvq:
-            when, pkt = rcvq.popleft()
+            when, pkt = self.sock.take(0)
             self.handle(when, pkt)
             if self.in_flight() == 0:
                 break
