@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .errors import KernelError
 from .kernel import Kernel
 from .net import Net
@@ -9,5 +11,17 @@ from .pernet import PernetOperations, net_generic
 from .task import Task
 from .tools import Result
 
-__all__ = ["Kernel", "KernelError", "Net", "PernetOperations", "Result", "Task", "net_generic"]
+if TYPE_CHECKING:
+    from .patch import patched
+
+__all__ = ["Kernel", "KernelError", "Net", "PernetOperations", "Result", "Task", "net_generic",
+           "patched"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    if name == "patched":  # usernet.patched(kernel, netns=...), imported on first use
+        from .patch import patched
+
+        return patched
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

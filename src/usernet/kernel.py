@@ -24,6 +24,7 @@ from .ipv4 import ipv4_register
 from .ipv4.devinet import InetaddrNotifier
 from .ipv4.neighbour import NeighTable
 from .net import NET_DEAD, NET_DYING, Net
+from .netfilter import netfilter_register
 from .pernet import PernetOperations, PernetRegistry
 from .process import Process, spawn
 from .sched import Scheduler
@@ -69,6 +70,7 @@ class Kernel:
         sysctl_register(self)
         bridge_register(self)
         addr_lists_register(self)
+        netfilter_register(self)
         self.pernet.register_device(loopback_net_ops)
         self.pernet.register_device(
             PernetOperations("default_device", exit=devcore.default_device_exit))

@@ -79,7 +79,7 @@ SPECS: dict[str, Spec] = {
     "net.ipv4.tcp_syncookies": Spec(1, 0, 255),
     "net.ipv4.fib_multipath_hash_policy": Spec(1, 0, 3),
     "net.ipv4.tcp_available_congestion_control": RO,
-    "net.ipv4.tcp_congestion_control": Spec(0, choices=("reno", "bbr", "cubic")),
+    "net.ipv4.tcp_congestion_control": Spec(0, choices=("reno", "cubic")),
     "net.ipv4.tcp_ehash_entries": RO,
     "net.ipv4.udp_hash_entries": RO,
     "net.ipv4.route.flush": WO,

@@ -3,6 +3,10 @@
 Recorded on the oracle kernel (Linux 6.18) with ``sysctl -a`` in a new named
 namespace; the text is what procfs prints (vectors are tab-separated).  The
 IPv4 device conf and neighbour parameters live in their own tables.
+
+One deliberate difference: the oracle's init_net ran BBR, which a new
+namespace inherits; usernet implements CUBIC (Linux's built-in default) and
+Reno, so those are the congestion-control values here.
 """
 
 from __future__ import annotations
@@ -66,10 +70,10 @@ NET_DEFAULTS: dict[str, str] = {
     'net.ipv4.route.mtu_expires': '600',
     'net.ipv4.tcp_abort_on_overflow': '0',
     'net.ipv4.tcp_adv_win_scale': '1',
-    'net.ipv4.tcp_allowed_congestion_control': 'reno bbr',
+    'net.ipv4.tcp_allowed_congestion_control': 'reno cubic',
     'net.ipv4.tcp_app_win': '31',
     'net.ipv4.tcp_autocorking': '1',
-    'net.ipv4.tcp_available_congestion_control': 'reno bbr cubic',
+    'net.ipv4.tcp_available_congestion_control': 'reno cubic',
     'net.ipv4.tcp_backlog_ack_defer': '1',
     'net.ipv4.tcp_base_mss': '1024',
     'net.ipv4.tcp_challenge_ack_limit': '2147483647',
@@ -77,7 +81,7 @@ NET_DEFAULTS: dict[str, str] = {
     'net.ipv4.tcp_comp_sack_delay_ns': '1000000',
     'net.ipv4.tcp_comp_sack_nr': '44',
     'net.ipv4.tcp_comp_sack_slack_ns': '100000',
-    'net.ipv4.tcp_congestion_control': 'bbr',
+    'net.ipv4.tcp_congestion_control': 'cubic',
     'net.ipv4.tcp_dsack': '1',
     'net.ipv4.tcp_early_demux': '1',
     'net.ipv4.tcp_early_retrans': '3',

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..wire.ethernet import ETH_HLEN
+from ..wire.gso import gso_size
 from .br_private import (
     BR_BCAST_FLOOD,
     BR_FLOOD,
@@ -42,8 +43,8 @@ def br_forward(to: BridgePort | None, frame: bytes, indev: NetDevice) -> None:
     dev = to.dev
     if dev is indev and not to.flags & BR_HAIRPIN_MODE:
         return
-    if len(frame) > dev.mtu + ETH_HLEN + VLAN_HLEN:
-        return  # is_skb_forwardable: too big for the port, dropped without a count
+    if len(frame) > dev.mtu + ETH_HLEN + VLAN_HLEN and not gso_size(frame, ETH_HLEN, indev.mtu):
+        return  # is_skb_forwardable: too big for the port (unless GSO), dropped uncounted
     dev_queue_xmit(dev, frame)
 
 

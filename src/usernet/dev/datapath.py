@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..wire.ethernet import ETH_HLEN, ETH_P_IPV6
+from ..wire.gso import gso_segment, gso_size
 from .netdevice import IFF_UP
 from .stats import DevStats
 
@@ -49,6 +50,15 @@ ptype_base: dict[int, ProtoHandler] = {}
 ptype_list: dict[int, Callable[[NetDevice, list[bytes], int], None]] = {}
 
 
+# Devices that take TCP super-segments whole (NETIF_F_GSO_SOFTWARE / TSO):
+# veth, bridges, dummy and lo; others get them cut (gso_segment).
+GSO_KINDS = frozenset(("veth", "bridge", "dummy"))
+
+
+def dev_can_gso(dev: NetDevice) -> bool:
+    return dev.kind in GSO_KINDS or dev.link_type == "loopback"
+
+
 def dev_add_pack(ethertype: int, handler: ProtoHandler) -> None:
     ptype_base[ethertype] = handler
 
@@ -65,6 +75,13 @@ def dev_queue_xmit(dev: NetDevice, frame: bytes) -> None:
     carrier has the noop qdisc, which drops without touching device counters."""
     if not dev.flags & IFF_UP or not dev.carrier:
         return
+    if len(frame) > dev.mtu + ETH_HLEN + 4 and not dev_can_gso(dev):
+        size = gso_size(frame, ETH_HLEN, dev.mtu)
+        if size:
+            # validate_xmit_skb: a device without GSO gets the segments
+            for seg in gso_segment(frame, ETH_HLEN, size):
+                dev_queue_xmit(dev, seg)
+            return
     if dev.taps:
         for tap in dev.taps:
             tap(dev, frame, PACKET_OUTGOING)

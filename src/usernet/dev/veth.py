@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ..wire.gso import gso_size
 from .core import netif_carrier_off, netif_carrier_on
 from .datapath import dev_stats, netif_rx, netif_rx_list
 from .netdevice import IFF_UP, NetDevice
@@ -37,8 +38,9 @@ class Veth(NetDevice):
         if peer is None or not peer.flags & IFF_UP:
             dev_stats(self).tx_dropped += 1
             return
-        if len(frame) > peer.mtu + FORWARDABLE_OVERHEAD:
+        if len(frame) > peer.mtu + FORWARDABLE_OVERHEAD and not gso_size(frame, 14, self.mtu):
             # is_skb_forwardable: the receiver drops it, the sender counts it
+            # (a GSO super-segment always passes: veth hands it on whole)
             dev_stats(peer).rx_dropped += 1
             dev_stats(self).tx_dropped += 1
             return

@@ -59,11 +59,13 @@ def inetaddr_event(what: str, ifa: InIfAddr) -> None:
 
 
 def ipv4_register(kernel: Kernel) -> None:
+    from ..transport.tcp import tcp_register
     from ..transport.udp import udp_register
     from .ip_input import ip_input_register
 
     ip_input_register()
     udp_register()
     kernel.pernet.register_subsys(ipv4_net_ops)
+    tcp_register(kernel)
     kernel.netdev_chain.append(ipv4_netdev_event)
     kernel.inetaddr_chain.append(inetaddr_event)

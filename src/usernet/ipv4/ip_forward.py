@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..dev.datapath import PACKET_HOST
+from ..wire.gso import gso_size
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
     ICMP_EXC_TTL,
@@ -52,6 +53,10 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
         ip_rt_send_redirect(pkt, rt)
     mtu = forward_mtu(rt)
     n = len(pkt)
+    if n > mtu and dev.mtu <= mtu and gso_size(pkt, 0, dev.mtu):
+        # ip_exceeds_mtu: a super-segment GRO handed us whole is judged by its
+        # segments, which fill the MTU of the device it came in on
+        n = 0
     if n > mtu and pkt[6] & (IP_DF >> 8):
         from .icmp import icmp_send
 

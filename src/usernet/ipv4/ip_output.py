@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..dev.datapath import dev_can_gso
 from ..dev.loopback import Loopback
+from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
 from .datapath_state import ipv4_dp, sysctl_int
 from .neigh_resolve import neigh_output
@@ -63,9 +65,23 @@ def ip_output(rt: OutputRoute, pkt: bytes) -> None:
     """ip_output + ip_finish_output: fragment what does not fit, then send."""
     mtu = route_mtu(rt)
     if len(pkt) > mtu:
+        size = gso_size(pkt, 0, mtu) if pkt[6] & 0x40 else 0
+        if size:
+            _finish_gso(rt, pkt, size)
+            return
         ip_fragment_output(rt, pkt, mtu)
         return
     _finish(rt, pkt)
+
+
+def _finish_gso(rt: OutputRoute, pkt: bytes, size: int) -> None:
+    """ip_finish_output_gso: a TCP super-segment goes whole to a device that
+    takes it; for any other it is cut into MTU-sized segments first."""
+    if dev_can_gso(rt.dev):
+        _finish(rt, pkt)
+        return
+    for seg in gso_segment(pkt, 0, size):
+        _finish(rt, seg)
 
 
 def _finish(rt: OutputRoute, pkt: bytes) -> None:

@@ -70,7 +70,7 @@ ToolMain = Callable[[Proc, list[str]], int]
 
 
 def _registry() -> dict[str, ToolMain]:
-    from . import bridge, ip, misc, netdb, nstat, ping, sysctl, tcpdump
+    from . import bridge, ip, iptables, misc, netdb, nstat, ping, ss, sysctl, tcpdump
 
     return {
         "ip": ip.main,
@@ -82,10 +82,17 @@ def _registry() -> dict[str, ToolMain]:
         "sleep": misc.sleep,
         "ping": ping.main,
         "tcpdump": tcpdump.main,
+        "ss": ss.main,
         "nstat": nstat.main,
         "hosts": netdb.hosts,
         "getent": netdb.getent,
         "hostname": netdb.hostname,
+        "iptables": iptables.main,
+        "iptables-nft": iptables.main,
+        "iptables-save": iptables.save_main,
+        "iptables-nft-save": iptables.save_main,
+        "iptables-restore": iptables.restore_main,
+        "iptables-nft-restore": iptables.restore_main,
     }
 
 
