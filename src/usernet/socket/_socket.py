@@ -319,8 +319,13 @@ class socket:
 
         if not self._wait(sk, done, self._deadline(), "connect"):
             return -1
-        err = sk.sock_error()
-        return 0 if err == errno.EISCONN else err
+        # inet_stream_connect after its wait: the socket itself says how the
+        # handshake ended (and a refused socket becomes unconnected again).
+        try:
+            sk.connect(addr)
+        except KernelError as exc:
+            return exc.errno or errno.ECONNABORTED
+        return 0
 
     def accept(self) -> tuple[socket, Any]:
         sk = self._sk()
@@ -396,7 +401,29 @@ class socket:
 
     def _recv(self, bufsize: int, flags: int, what: str) -> tuple[bytes, tuple[int, int] | None]:
         sk = self._sk()
+        if (flags & _s.MSG_WAITALL and self._timeout is None and self._type == _s.SOCK_STREAM
+                and not flags & _s.MSG_PEEK and bufsize):
+            return self._recv_waitall(sk, bufsize, flags & ~_s.MSG_WAITALL, what), None
         return self._call(lambda f: sk.recvmsg(bufsize, f), POLLIN, flags, what)
+
+    def _recv_waitall(self, sk: Sock, bufsize: int, flags: int, what: str) -> bytes:
+        """tcp_recvmsg's MSG_WAITALL on a blocking socket: wait for all
+        ``bufsize`` bytes, or EOF; an error after some data returns the data.
+        (With a timeout CPython makes the socket non-blocking: no waiting.)"""
+        parts: list[bytes] = []
+        got = 0
+        while got < bufsize:
+            try:
+                data, _addr = self._call(_receiver(sk, bufsize - got), POLLIN, flags, what)
+            except OSError:
+                if parts:
+                    break
+                raise
+            if not data:
+                break
+            parts.append(data)
+            got += len(data)
+        return b"".join(parts)
 
     def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
         return self._recv_into(buffer, nbytes, flags, "recv_into")[0]
@@ -413,6 +440,12 @@ class socket:
         if nbytes > len(view):
             raise ValueError("buffer too small for requested bytes" if what == "recv_into"
                              else "nbytes is greater than the length of the buffer")
+        sk = self._sk()
+        into = getattr(sk, "recvmsg_into", None)
+        if into is not None and not flags & _s.MSG_WAITALL:
+            # a stream copies straight from its queue into the caller's buffer
+            target = view[:nbytes or len(view)]
+            return self._call(lambda f: into(target, f), POLLIN, flags, what), None
         data, addr = self._recv(nbytes or len(view), flags, what)
         view[:len(data)] = data
         return len(data), addr
@@ -581,6 +614,10 @@ def _kernel_op(op: Callable[[int], T], flags: int) -> T:
         return op(flags)
     except KernelError as exc:
         raise from_kernel(exc) from None
+
+
+def _receiver(sk: Sock, n: int) -> Callable[[int], tuple[bytes, tuple[int, int] | None]]:
+    return lambda flags: sk.recvmsg(n, flags)
 
 
 def _sender(sk: Sock, view: memoryview) -> Callable[[int], int]:
