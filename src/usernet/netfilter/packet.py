@@ -56,20 +56,19 @@ IPS_CONFIRMED = 1 << 3
 IP_CT_DIR_ORIGINAL = 0
 IP_CT_DIR_REPLY = 1
 
-# -- address types (RTN_*, addrtype match) --------------------------------------
-
-RTN_UNSPEC = 0
-RTN_UNICAST = 1
-RTN_LOCAL = 2
-RTN_BROADCAST = 3
-RTN_ANYCAST = 4
-RTN_MULTICAST = 5
-RTN_BLACKHOLE = 6
-RTN_UNREACHABLE = 7
-RTN_PROHIBIT = 8
-RTN_THROW = 9
-RTN_NAT = 10
-RTN_XRESOLVE = 11
+    RTN_ANYCAST,
+    RTN_BLACKHOLE,
+    RTN_BROADCAST,
+    RTN_LOCAL,
+    RTN_MULTICAST,
+    RTN_NAT,
+    RTN_PROHIBIT,
+    RTN_THROW,
+    RTN_UNICAST,
+    RTN_UNREACHABLE,
+    RTN_UNSPEC,
+    RTN_XRESOLVE,
+)
 
 
 @dataclass(slots=True)
