@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..ipv4.fib import RTN_UNICAST
+
 # -- hooks (enum nf_inet_hooks) -----------------------------------------------
 
 NF_INET_PRE_ROUTING = 0
@@ -56,19 +58,6 @@ IPS_CONFIRMED = 1 << 3
 IP_CT_DIR_ORIGINAL = 0
 IP_CT_DIR_REPLY = 1
 
-    RTN_ANYCAST,
-    RTN_BLACKHOLE,
-    RTN_BROADCAST,
-    RTN_LOCAL,
-    RTN_MULTICAST,
-    RTN_NAT,
-    RTN_PROHIBIT,
-    RTN_THROW,
-    RTN_UNICAST,
-    RTN_UNREACHABLE,
-    RTN_UNSPEC,
-    RTN_XRESOLVE,
-)
 
 
 @dataclass(slots=True)
