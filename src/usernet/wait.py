@@ -127,6 +127,26 @@ def yield_now(kernel: Kernel) -> None:
     g.parent.switch()
 
 
+SYSCALL_NS = 1_000  # virtual CPU time a sending system call costs
+CPU_QUANTUM_NS = 64_000  # debt paid at once: one switch per quantum, not per call
+_cpu_debt: dict[object, int] = {}
+
+
+def charge_cpu(kernel: Kernel, ns: int = SYSCALL_NS) -> None:
+    """Account CPU work in virtual time.  A sender that never waits would
+    otherwise run at infinite speed while time stands still and every queue
+    overflows; a real one is paced by its CPU.  Debt accumulates per task and
+    is paid by sleeping once it reaches a quantum, so the receivers, timers
+    and links run meanwhile -- deterministically."""
+    key = task_greenlet() or kernel
+    debt = _cpu_debt.get(key, 0) + ns
+    if debt < CPU_QUANTUM_NS:
+        _cpu_debt[key] = debt
+        return
+    _cpu_debt.pop(key, None)
+    sleep(kernel, debt / 1_000_000_000)
+
+
 def sleep(kernel: Kernel, seconds: float) -> None:
     """time.sleep in virtual time: a task yields, outside tasks time passes."""
     ns = max(0, int(seconds * 1_000_000_000))

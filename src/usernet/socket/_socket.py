@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
-from ..wait import wait_event
+from ..wait import charge_cpu, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
@@ -361,14 +361,18 @@ class socket:
     def send(self, data: Any, flags: int = 0) -> int:
         sk = self._sk()
         view = memoryview(data).cast("B")
-        return self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
+        sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
+        charge_cpu(self._kernel)
+        return sent
 
     def sendto(self, data: Any, flags_or_addr: Any, address: Any = None) -> int:
         flags, target = (0, flags_or_addr) if address is None else (flags_or_addr, address)
         sk = self._sk()
         addr = self._addr(target, "sendto")
         view = memoryview(data).cast("B")
-        return self._call(lambda f: sk.sendmsg(view, addr, f), POLLOUT, flags, "sendto")
+        sent = self._call(lambda f: sk.sendmsg(view, addr, f), POLLOUT, flags, "sendto")
+        charge_cpu(self._kernel)
+        return sent
 
     def sendall(self, data: Any, flags: int = 0) -> None:
         """Send everything, one deadline for the whole (as CPython does)."""
@@ -378,6 +382,7 @@ class socket:
         while view:
             sent = self._call(_sender(sk, view), POLLOUT, flags, "sendall", deadline)
             view = view[sent:]
+        charge_cpu(self._kernel)
 
     def sendmsg(self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0,
                 address: Any = None) -> int:
