@@ -74,11 +74,12 @@ IP_PMTUDISC_DO = 2
 IP_PMTUDISC_OMIT = 5
 SO_RCVBUFFORCE = 33
 SO_SNDBUFFORCE = 32
-MSG_PEEK = _pysocket.MSG_PEEK
-MSG_DONTWAIT = _pysocket.MSG_DONTWAIT
-MSG_TRUNC = _pysocket.MSG_TRUNC
-MSG_OOB = _pysocket.MSG_OOB
-MSG_ERRQUEUE = _pysocket.MSG_ERRQUEUE
+# plain ints: flag arithmetic on the MsgFlag enum costs microseconds per call
+MSG_PEEK = int(_pysocket.MSG_PEEK)
+MSG_DONTWAIT = int(_pysocket.MSG_DONTWAIT)
+MSG_TRUNC = int(_pysocket.MSG_TRUNC)
+MSG_OOB = int(_pysocket.MSG_OOB)
+MSG_ERRQUEUE = int(_pysocket.MSG_ERRQUEUE)
 
 # sizeof(struct sk_buff) and sizeof(struct skb_shared_info), cache-aligned,
 # on x86_64: SOCK_MIN_RCVBUF is 2 * (2048 + skb), SOCK_MIN_SNDBUF twice that.

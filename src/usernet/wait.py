@@ -66,7 +66,7 @@ class TaskGreenlet(greenlet.greenlet):  # type: ignore[misc]
 
 
 def wait_event(kernel: Kernel, queues: list[WaitQueue], cond: Callable[[], bool],
-               timeout_ns: int | None = None, what: str = "an event") -> bool:
+               timeout_ns: int | None = None, what: object = "an event") -> bool:
     """Wait until ``cond()`` holds (True) or ``timeout_ns`` of virtual time
     passes (False).  ``queues`` are woken by whatever may change ``cond``."""
     if cond():

@@ -207,7 +207,7 @@ class socket:
         """Sleep (virtual time) until ``ready()``; False when the deadline
         passed first."""
         left = None if deadline is None else max(0, deadline - self._kernel.sched.now)
-        return wait_event(self._kernel, [sk.wq], ready, left, what=f"{what} on {self!r}")
+        return wait_event(self._kernel, [sk.wq], ready, left, what=_Label(what, self))
 
     def _call(self, op: Callable[[int], T], mask: int, flags: int, what: str,
               deadline: int | None = None) -> T:
@@ -406,9 +406,9 @@ class socket:
 
     def _recv(self, bufsize: int, flags: int, what: str) -> tuple[bytes, tuple[int, int] | None]:
         sk = self._sk()
-        if (flags & _s.MSG_WAITALL and self._timeout is None and self._type == _s.SOCK_STREAM
-                and not flags & _s.MSG_PEEK and bufsize):
-            return self._recv_waitall(sk, bufsize, flags & ~_s.MSG_WAITALL, what), None
+        if (flags & _MSG_WAITALL and self._timeout is None and self._type == _s.SOCK_STREAM
+                and not flags & _MSG_PEEK and bufsize):
+            return self._recv_waitall(sk, bufsize, flags & ~_MSG_WAITALL, what), None
         return self._call(lambda f: sk.recvmsg(bufsize, f), POLLIN, flags, what)
 
     def _recv_waitall(self, sk: Sock, bufsize: int, flags: int, what: str) -> bytes:
@@ -447,7 +447,7 @@ class socket:
                              else "nbytes is greater than the length of the buffer")
         sk = self._sk()
         into = getattr(sk, "recvmsg_into", None)
-        if into is not None and not flags & _s.MSG_WAITALL:
+        if into is not None and not flags & _MSG_WAITALL:
             # a stream copies straight from its queue into the caller's buffer
             target = view[:nbytes or len(view)]
             return self._call(lambda f: into(target, f), POLLIN, flags, what), None
@@ -619,6 +619,23 @@ def _kernel_op(op: Callable[[int], T], flags: int) -> T:
         return op(flags)
     except KernelError as exc:
         raise from_kernel(exc) from None
+
+
+_MSG_WAITALL = int(_s.MSG_WAITALL)
+_MSG_PEEK = int(_s.MSG_PEEK)
+
+
+class _Label:
+    """What a wait is for, formatted only if the wait fails (repr is costly)."""
+
+    __slots__ = ("sock", "what")
+
+    def __init__(self, what: str, sock: object) -> None:
+        self.what = what
+        self.sock = sock
+
+    def __str__(self) -> str:
+        return f"{self.what} on {self.sock!r}"
 
 
 def _receiver(sk: Sock, n: int) -> Callable[[int], tuple[bytes, tuple[int, int] | None]]:
