@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import socket as _s
 import struct
+from typing import Any
 
 import pytest
 from tcp_helpers import inject, ip, parse_tcp, tcp_frame
@@ -43,6 +44,17 @@ def _state(sk: TcpSock) -> str:
 def _seg_out(cap: object, src: str) -> list[dict[str, object]]:
     return [s for s in (parse_tcp(f) for _, f in cap.packets)  # type: ignore[attr-defined]
             if s and s["src"] == src]
+
+
+def _injection_setup() -> tuple[Kernel, Any, Any, Any, Any]:
+    """An established pair over VETH_PAIR, b's v1 to inject frames into and
+    a capture on it: the set-up of every hostile-segment test."""
+    k = Kernel()
+    k.script(VETH_PAIR)
+    c, a = _pair(k)
+    v1 = k.netns_get("b").dev_get_by_name("v1")
+    assert v1 is not None
+    return k, c, a, v1, k.capture("b", "v1")
 
 
 def test_active_close_goes_through_time_wait_for_60_seconds() -> None:
@@ -145,12 +157,7 @@ def test_rst_with_the_expected_sequence_resets() -> None:
 def test_in_window_rst_gets_a_challenge_ack(offset: int) -> None:
     """RFC 5961 3.2: a RST inside the window but not at RCV.NXT is answered
     by an ACK; the connection lives on."""
-    k = Kernel()
-    k.script(VETH_PAIR)
-    c, a = _pair(k)
-    v1 = k.netns_get("b").dev_get_by_name("v1")
-    assert v1 is not None
-    cap = k.capture("b", "v1")
+    k, c, a, v1, cap = _injection_setup()
     inject(v1, tcp_frame(v1.dev_addr, "10.0.0.1", "10.0.0.2", c.sport, PORT,
                          a.rcv_nxt + offset, 0, RST))
     assert _state(a) == "ESTABLISHED"
@@ -162,12 +169,7 @@ def test_in_window_rst_gets_a_challenge_ack(offset: int) -> None:
 
 
 def test_out_of_window_rst_is_ignored() -> None:
-    k = Kernel()
-    k.script(VETH_PAIR)
-    c, a = _pair(k)
-    v1 = k.netns_get("b").dev_get_by_name("v1")
-    assert v1 is not None
-    cap = k.capture("b", "v1")
+    _k, c, a, v1, cap = _injection_setup()
     inject(v1, tcp_frame(v1.dev_addr, "10.0.0.1", "10.0.0.2", c.sport, PORT,
                          a.rcv_nxt + 10_000_000, 0, RST))
     assert _state(a) == "ESTABLISHED" and not _seg_out(cap, "10.0.0.2")
@@ -175,12 +177,7 @@ def test_out_of_window_rst_is_ignored() -> None:
 
 def test_syn_on_an_established_connection_gets_a_challenge_ack() -> None:
     """RFC 5961 4.2, including a SYN with the very sequence number expected."""
-    k = Kernel()
-    k.script(VETH_PAIR)
-    c, a = _pair(k)
-    v1 = k.netns_get("b").dev_get_by_name("v1")
-    assert v1 is not None
-    cap = k.capture("b", "v1")
+    k, c, a, v1, cap = _injection_setup()
     inject(v1, tcp_frame(v1.dev_addr, "10.0.0.1", "10.0.0.2", c.sport, PORT, a.rcv_nxt, 0, SYN))
     assert _state(a) == "ESTABLISHED"
     out = _seg_out(cap, "10.0.0.2")
@@ -213,12 +210,7 @@ def test_blind_data_injection_with_an_old_ack_is_challenged() -> None:
 
 
 def test_out_of_window_data_is_dropped_with_a_duplicate_ack() -> None:
-    k = Kernel()
-    k.script(VETH_PAIR)
-    c, a = _pair(k)
-    v1 = k.netns_get("b").dev_get_by_name("v1")
-    assert v1 is not None
-    cap = k.capture("b", "v1")
+    _k, c, a, v1, cap = _injection_setup()
     inject(v1, tcp_frame(v1.dev_addr, "10.0.0.1", "10.0.0.2", c.sport, PORT,
                          a.rcv_nxt + 10_000_000, a.snd_nxt, ACK, payload=b"far away"))
     assert not a.rcvq_bytes
