@@ -12,6 +12,8 @@ PUBLIC_IN_SCOPE = {
     "p02_veth_pair_ping",
     "p03_same_names_many_namespaces",
     "p08_router_ip_forward",
+    "p10_iptables_per_namespace",
+    "p11_reject_vs_drop",
     "p12_bridge_three_namespaces",
     "p04_move_device_flushes_state",
     "p05_move_conflicts_and_lo",

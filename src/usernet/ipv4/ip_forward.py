@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..dev.datapath import PACKET_HOST
+from ..netfilter.hooks import nf_enabled, nf_ipv4
 from ..wire.gso import gso_size
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from .route import OutputRoute
 
 RTCF_DOREDIRECT = 0x01000000
+NF_FORWARD = 2
 
 
 def forward_mtu(rt: OutputRoute) -> int:
@@ -66,7 +68,14 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
     check = ((pkt[10] << 8) | pkt[11]) + 0x100  # ip_decrease_ttl
     check = (check + (check >= 0xFFFF)) & 0xFFFF
     out = pkt[:8] + bytes((ttl - 1, pkt[9], check >> 8, check & 0xFF)) + pkt[12:]
-    ipv4_dp(dev.net).mib["ForwDatagrams"] += 1
+    net = dev.net
+    if nf_enabled(net):
+        if not nf_ipv4(net, NF_FORWARD, out, dev, rt.dev, rt):
+            return
+        ipv4_dp(net).mib["ForwDatagrams"] += 1
+        ip_output(rt, out)  # POSTROUTING runs there
+        return
+    ipv4_dp(net).mib["ForwDatagrams"] += 1
     if n > mtu:
         ip_output(rt, out)
         return

@@ -25,6 +25,7 @@ from ..dev.datapath import (
 from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
+from ..netfilter.hooks import nf_enabled, nf_ipv4
 from ..wire.checksum import csum_partial
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -39,6 +40,8 @@ from .ip_forward import ip_forward
 from .neighbour import NUD_CONNECTED
 from .route import OutputRoute, ip_route_input
 from .rt_cache import rt_cache, rt_cache_genid
+
+NF_PRE, NF_IN = 0, 1  # NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -92,6 +95,9 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
     if tot_len < ihl:
         mib["InHdrErrors"] += 1
         return
+    nf = nf_enabled(net)
+    if nf and not nf_ipv4(net, NF_PRE, frame[ETH_HLEN:ETH_HLEN + tot_len], dev, None, None):
+        return
     if dev.flags & IFF_LOOPBACK:
         # A looped-back packet keeps the output route it was sent on, which
         # is always local (RTCF_LOCAL): no second lookup.
@@ -112,8 +118,9 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         return
     flags = rt.flags
     if not flags:
-        # Forwarding, the common case: ip_forward's fast path.
-        if pkt_type == PACKET_HOST and ttl > 1 and tot_len <= rt.dev.mtu and not rt.metrics:
+        # Forwarding, the common case: ip_forward's fast path (no hooks to run).
+        if (pkt_type == PACKET_HOST and ttl > 1 and tot_len <= rt.dev.mtu and not rt.metrics
+                and not nf):
             nb = rt.neigh
             if nb is not None and nb.nud_state & NUD_CONNECTED:
                 out = bytearray(frame) if n == tot_len else bytearray(frame[:ETH_HLEN + tot_len])
@@ -135,7 +142,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     first flushes what is pending (so the order of events is unchanged) and
     takes the one-by-one path."""
     net = dev.net
-    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK:
+    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK or nf_enabled(net):
         for frame in frames:
             ip_rcv(dev, frame, _pkt_type(dev, frame), summed)
         return
@@ -293,6 +300,8 @@ def ip_local_deliver(dev: NetDevice, pkt: bytes, rt: OutputRoute, summed: int) -
         if whole is None:
             return
         pkt = whole
+    if nf_enabled(net) and not nf_ipv4(net, NF_IN, pkt, dev, None, rt):
+        return
     ihl = (pkt[0] & 15) << 2
     proto = pkt[9]
     delivered = False

@@ -3,10 +3,12 @@ packets, fragmentation to the route's MTU, and hand-off to the neighbour."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from ..dev.datapath import dev_can_gso
 from ..dev.loopback import Loopback
+from ..netfilter.hooks import nf_enabled, nf_ipv4
 from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
 from .datapath_state import ipv4_dp, sysctl_int
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
     from .route import OutputRoute
 
 RTAX_MTU_IDX = 2
+NF_OUT, NF_POST = 3, 4  # NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING
 IP_PMTUDISC_DONT = 0
 IP_PMTUDISC_WANT = 1
 IP_PMTUDISC_DO = 2
@@ -62,7 +65,14 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
 
 
 def ip_output(rt: OutputRoute, pkt: bytes) -> None:
-    """ip_output + ip_finish_output: fragment what does not fit, then send."""
+    """__ip_local_out + ip_output + ip_finish_output: the OUTPUT hook for our
+    own packets, POSTROUTING for all, then fragment what does not fit."""
+    net = rt.dev.net
+    if nf_enabled(net):
+        if not rt.is_input and not nf_ipv4(net, NF_OUT, pkt, None, rt.dev, _local(rt)):
+            return
+        if not nf_ipv4(net, NF_POST, pkt, None, rt.dev, None):
+            return
     mtu = route_mtu(rt)
     if len(pkt) > mtu:
         size = gso_size(pkt, 0, mtu) if pkt[6] & 0x40 else 0
@@ -72,6 +82,13 @@ def ip_output(rt: OutputRoute, pkt: bytes) -> None:
         ip_fragment_output(rt, pkt, mtu)
         return
     _finish(rt, pkt)
+
+
+def _local(rt: OutputRoute) -> OutputRoute:
+    """The route a REJECT in OUTPUT answers on: the error goes back to us."""
+    from .route import RTCF_LOCAL
+
+    return dataclasses.replace(rt, flags=rt.flags | RTCF_LOCAL, daddr=rt.saddr)
 
 
 def _finish_gso(rt: OutputRoute, pkt: bytes, size: int) -> None:

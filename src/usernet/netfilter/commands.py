@@ -336,6 +336,7 @@ class Nft:
             self.out.append(f"Zeroing chain `{chain}'\n")
         c = t.chains[chain]
         c.pcnt = c.bcnt = 0
+        c.counted = c.counted or c.builtin
         for i, r in enumerate(c.rules):
             if r.pcnt or r.bcnt:
                 new = r.copy()
@@ -406,8 +407,11 @@ class Nft:
         c = t.chains[chain]
         if policy != "-":
             c.policy = policy
+            c.pcnt = c.bcnt = 0  # each -P starts the policy counter afresh
+            c.counted = True
         if counters is not None:
             c.pcnt, c.bcnt = counters
+            c.counted = True
 
     def chain_restore(self, table: str, chain: str) -> None:
         """A ":chain - [p:b]" line of iptables-restore: create, or flush."""

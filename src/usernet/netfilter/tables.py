@@ -80,7 +80,7 @@ def builtin_hook(table: str, chain: str) -> int | None:
 class Chain:
     """A chain: a base chain has a hook, a policy and policy counters."""
 
-    __slots__ = ("bcnt", "hook", "name", "pcnt", "policy", "rules")
+    __slots__ = ("bcnt", "counted", "hook", "name", "pcnt", "policy", "rules")
 
     def __init__(self, name: str, hook: int | None = None, policy: str = "ACCEPT") -> None:
         self.name = name
@@ -88,6 +88,9 @@ class Chain:
         self.policy = policy
         self.pcnt = 0
         self.bcnt = 0
+        # iptables-nft gives a base chain a policy counter only when -P or -Z
+        # touches it; before that the policy's packets are not counted (c163)
+        self.counted = False
         self.rules: list[Rule] = []
 
     @property
@@ -97,6 +100,7 @@ class Chain:
     def copy(self) -> Chain:
         c = Chain(self.name, self.hook, self.policy)
         c.pcnt, c.bcnt = self.pcnt, self.bcnt
+        c.counted = self.counted
         c.rules = list(self.rules)
         return c
 
@@ -386,8 +390,9 @@ def _rule_verdict(rule: Rule, pkt: PktView) -> int:
 
 
 def _policy(base: Chain, pkt: PktView) -> int:
-    base.pcnt += 1
-    base.bcnt += pkt.length
+    if base.counted:
+        base.pcnt += 1
+        base.bcnt += pkt.length
     return NF_DROP if base.policy == "DROP" else NF_ACCEPT
 
 
