@@ -69,10 +69,26 @@ def nf_ipv4(net: Net, hook: int, pkt: bytes, indev: NetDevice | None,
 
 
 def _reject(pkt: bytes, rt: OutputRoute, how: str) -> None:
-    """nf_send_unreach: the ICMP error REJECT was asked for.  (tcp-reset
-    needs TCP's RST builder on the quoted segment: it is answered with
-    port unreachable until conntrack/NAT bring it along.)"""
+    """nf_send_unreach / nf_send_reset: the answer REJECT was asked for."""
+    if how == "tcp-reset":
+        _send_reset(rt.dev.net, pkt)
+        return
     from ..ipv4.icmp import icmp_send
 
-    code = REJECT_CODES.get(how, 3)
-    icmp_send(pkt, rt, ICMP_DEST_UNREACH, code)
+    icmp_send(pkt, rt, ICMP_DEST_UNREACH, REJECT_CODES.get(how, 3))
+
+
+def _send_reset(net: Net, pkt: bytes) -> None:
+    """A RST for the rejected segment, from its destination to its source
+    (never for a RST, nor for a fragment, as nf_send_reset)."""
+    from ..transport.tcp_output import tcp_v4_send_reset
+
+    ihl = (pkt[0] & 15) << 2
+    if pkt[9] != 6 or len(pkt) < ihl + 20 or ((pkt[6] << 8) | pkt[7]) & 0x1FFF:
+        return
+    t = pkt[ihl:]
+    doff = (t[12] >> 4) << 2
+    dlen = ((pkt[2] << 8) | pkt[3]) - ihl - doff
+    tcp_v4_send_reset(net, int.from_bytes(pkt[12:16], "big"), int.from_bytes(pkt[16:20], "big"),
+                      (t[0] << 8) | t[1], (t[2] << 8) | t[3], int.from_bytes(t[4:8], "big"),
+                      int.from_bytes(t[8:12], "big"), t[13], max(dlen, 0), pkt[1])
