@@ -12,6 +12,7 @@ import pytest
 
 from usernet import Kernel
 from usernet.sched import NSEC_PER_MSEC, NSEC_PER_SEC
+from usernet.testing import ROUTER as TOPOLOGY_ROUTER
 from usernet.testing import check_determinism
 from usernet.tools import Result
 from usernet.tools.ping import (
@@ -346,22 +347,7 @@ def test_run_without_count_stops_like_the_oracle(k: Kernel) -> None:
     assert "statistics" not in res.stdout
 
 
-ROUTER = """ip netns add h1
-ip netns add r
-ip netns add h2
-ip -n h1 link add eth0 type veth peer name e1 netns r
-ip -n h2 link add eth0 type veth peer name e2 netns r
-ip -n h1 addr add 10.1.0.2/24 dev eth0
-ip -n r addr add 10.1.0.1/24 dev e1
-ip -n r addr add 10.2.0.1/24 dev e2
-ip -n h2 addr add 10.2.0.2/24 dev eth0
-ip -n h1 link set eth0 up
-ip -n h2 link set eth0 up
-ip -n r link set e1 up
-ip -n r link set e2 up
-ip -n h1 route add default via 10.1.0.1
-ip -n h2 route add default via 10.2.0.1
-ip netns exec r sysctl -w net.ipv4.ip_forward=1"""
+ROUTER = TOPOLOGY_ROUTER.strip()
 
 
 def test_errors_from_a_router() -> None:

@@ -75,10 +75,6 @@ def ipv4_dp(net: Net) -> IPv4Datapath:
     return dp
 
 
-def snmp_inc(net: Net, name: str, n: int = 1) -> None:
-    ipv4_dp(net).mib[name] += n
-
-
 def jiffies(net: Net) -> int:
     """The kernel's jiffies at HZ=250 (the recording kernel's tick rate)."""
     return net.kernel.sched.now // 4_000_000

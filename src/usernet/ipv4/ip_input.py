@@ -18,7 +18,6 @@ from ..dev.datapath import (
     PACKET_MULTICAST,
     PACKET_OTHERHOST,
     deliver_skb,
-    dev_queue_xmit,
     dev_queue_xmit_list,
     dev_stats,
 )
@@ -76,7 +75,7 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
     if n < 20:
         mib["InHdrErrors"] += 1
         return
-    vihl, tos, tot_len, ttl, saddr, daddr = _unpack_hdr(frame, ETH_HLEN)
+    vihl, tos, tot_len, _ttl, saddr, daddr = _unpack_hdr(frame, ETH_HLEN)
     if vihl == 0x45:
         # ip_fast_csum over the 20-byte header: a big-endian integer is
         # congruent mod 0xffff to the sum of its 16-bit words.
@@ -117,20 +116,7 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         ip_error(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, pkt_type)
         return
     flags = rt.flags
-    if not flags:
-        # Forwarding, the common case: ip_forward's fast path (no hooks to run).
-        if (pkt_type == PACKET_HOST and ttl > 1 and tot_len <= rt.dev.mtu and not rt.metrics
-                and not nf):
-            nb = rt.neigh
-            if nb is not None and nb.nud_state & NUD_CONNECTED:
-                out = bytearray(frame) if n == tot_len else bytearray(frame[:ETH_HLEN + tot_len])
-                out[0:14] = nb.hh
-                _decrease_ttl(out, ttl)
-                mib["ForwDatagrams"] += 1
-                dev_queue_xmit(rt.dev, bytes(out))
-                return
-        ip_forward(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, pkt_type, summed)
-    elif flags & RTCF_LOCAL:
+    if flags & RTCF_LOCAL:
         ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
     elif not flags & RTCF_MULTICAST:  # multicast not for us: no mrouting
         ip_forward(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, pkt_type, summed)
@@ -217,15 +203,6 @@ def _pkt_type(dev: NetDevice, frame: bytes) -> int:
     if frame[0] & 1:
         return PACKET_BROADCAST if frame.startswith(b"\xff" * 6) else PACKET_MULTICAST
     return PACKET_HOST if frame.startswith(dev.dev_addr) else PACKET_OTHERHOST
-
-
-def _decrease_ttl(out: bytearray, ttl: int) -> None:
-    """ip_decrease_ttl: the checksum follows incrementally (RFC 1624)."""
-    check = ((out[24] << 8) | out[25]) + 0x100
-    check += check >= 0xFFFF
-    out[22] = ttl - 1
-    out[24] = (check >> 8) & 0xFF
-    out[25] = check & 0xFF
 
 
 def _slow_header_ok(frame: bytes, vihl: int, n: int, mib: dict[str, int]) -> bool:

@@ -3,7 +3,6 @@ packets, fragmentation to the route's MTU, and hand-off to the neighbour."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING
 
 from ..dev.datapath import dev_can_gso
@@ -69,7 +68,7 @@ def ip_output(rt: OutputRoute, pkt: bytes) -> None:
     own packets, POSTROUTING for all, then fragment what does not fit."""
     net = rt.dev.net
     if nf_enabled(net):
-        if not rt.is_input and not nf_ipv4(net, NF_OUT, pkt, None, rt.dev, _local(rt)):
+        if not rt.is_input and not nf_ipv4(net, NF_OUT, pkt, None, rt.dev, rt):
             return
         if not nf_ipv4(net, NF_POST, pkt, None, rt.dev, None):
             return
@@ -82,13 +81,6 @@ def ip_output(rt: OutputRoute, pkt: bytes) -> None:
         ip_fragment_output(rt, pkt, mtu)
         return
     _finish(rt, pkt)
-
-
-def _local(rt: OutputRoute) -> OutputRoute:
-    """The route a REJECT in OUTPUT answers on: the error goes back to us."""
-    from .route import RTCF_LOCAL
-
-    return dataclasses.replace(rt, flags=rt.flags | RTCF_LOCAL, daddr=rt.saddr)
 
 
 def _finish_gso(rt: OutputRoute, pkt: bytes, size: int) -> None:

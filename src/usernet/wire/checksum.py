@@ -35,11 +35,3 @@ def pseudo_header_sum(saddr: int, daddr: int, proto: int, length: int) -> int:
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
     return total
-
-
-def csum_replace2(check: int, old: int, new: int) -> int:
-    """RFC 1624 eqn 3: the checksum after one 16-bit word changes from old to new."""
-    total = (~check & 0xFFFF) + (~old & 0xFFFF) + new
-    total = (total & 0xFFFF) + (total >> 16)
-    total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
