@@ -49,6 +49,7 @@ class Kernel:
         # stable in virtual time (0 is allowed).
         self.link_delay_ns = link_delay_ns
         self.processes: dict[int, Process] = {}
+        self.cpu_debt = 0  # charge_cpu's account for code outside tasks
         self.last_pid = 1  # pid 1 is the init task
         self.pernet = PernetRegistry(self)
         self.nets: dict[int, Net] = {}

@@ -188,6 +188,20 @@ class Sock:
     def recvmsg(self, bufsize: int, flags: int) -> tuple[bytes, Address | None]:
         raise KernelError(errno.EOPNOTSUPP)
 
+    # The socket layer's shortcuts for its commonest calls; a protocol
+    # answers only when the result is certain and final, else the full
+    # operation runs.
+
+    def send_connected(self, data: bytes | memoryview) -> int:
+        """send(data) with no flags that can neither block nor fail: the
+        byte count, or -1 to take ``sendmsg``."""
+        return -1
+
+    def recv_ready(self, bufsize: int) -> bytes | None:
+        """recv(bufsize) with no flags when data is already queued and nothing
+        else is pending; None to take ``recvmsg``."""
+        return None
+
     def shutdown(self, how: int) -> None:
         raise KernelError(errno.EOPNOTSUPP)
 

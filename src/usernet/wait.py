@@ -63,6 +63,7 @@ class TaskGreenlet(greenlet.greenlet):  # type: ignore[misc]
 
     kernel: Kernel
     resume_event: Timer | None = None
+    cpu_debt = 0  # virtual ns of CPU used and not yet paid (charge_cpu)
 
 
 def wait_event(kernel: Kernel, queues: list[WaitQueue], cond: Callable[[], bool],
@@ -129,21 +130,22 @@ def yield_now(kernel: Kernel) -> None:
 
 SYSCALL_NS = 1_000  # virtual CPU time a sending system call costs
 CPU_QUANTUM_NS = 64_000  # debt paid at once: one switch per quantum, not per call
-_cpu_debt: dict[object, int] = {}
 
 
 def charge_cpu(kernel: Kernel, ns: int = SYSCALL_NS) -> None:
     """Account CPU work in virtual time.  A sender that never waits would
     otherwise run at infinite speed while time stands still and every queue
-    overflows; a real one is paced by its CPU.  Debt accumulates per task and
-    is paid by sleeping once it reaches a quantum, so the receivers, timers
-    and links run meanwhile -- deterministically."""
-    key = task_greenlet() or kernel
-    debt = _cpu_debt.get(key, 0) + ns
+    overflows; a real one is paced by its CPU.  Debt accumulates per task
+    (outside tasks: per kernel) and is paid by sleeping once it reaches a
+    quantum, so the receivers, timers and links run meanwhile --
+    deterministically."""
+    g = greenlet.getcurrent()
+    holder: Any = g if g.__class__ is TaskGreenlet else kernel
+    debt = holder.cpu_debt + ns
     if debt < CPU_QUANTUM_NS:
-        _cpu_debt[key] = debt
+        holder.cpu_debt = debt
         return
-    _cpu_debt.pop(key, None)
+    holder.cpu_debt = 0
     sleep(kernel, debt / 1_000_000_000)
 
 

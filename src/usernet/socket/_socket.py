@@ -360,6 +360,11 @@ class socket:
 
     def send(self, data: Any, flags: int = 0) -> int:
         sk = self._sk()
+        if not flags and type(data) is bytes:
+            sent = sk.send_connected(data)
+            if sent >= 0:
+                charge_cpu(self._kernel)
+                return sent
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
         charge_cpu(self._kernel)
@@ -396,6 +401,10 @@ class socket:
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if not flags:
+            data = self._sk().recv_ready(bufsize)
+            if data is not None:
+                return data
         return self._recv(bufsize, flags, "recv")[0]
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:

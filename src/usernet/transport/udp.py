@@ -30,12 +30,16 @@ what a capture on a veth shows.  Receivers trust frames that crossed a veth
 from __future__ import annotations
 
 import errno
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ..dev.datapath import dev_queue_xmit
+from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
+from ..ipv4 import rt_cache
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
-from ..ipv4.fib import RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST
+from ..ipv4.fib import RTN_BROADCAST, RTN_LOCAL, RTN_MULTICAST, RTN_UNICAST
 from ..ipv4.fib_frontend import inet_addr_type
 from ..ipv4.icmp import (
     icmp_err_convert,
@@ -45,7 +49,9 @@ from ..ipv4.icmp import (
     ipv4_update_pmtu,
 )
 from ..ipv4.ip_output import ip_build_and_send, route_mtu
+from ..ipv4.neighbour import NUD_CONNECTED
 from ..ipv4.route import RTCF_BROADCAST, ip_route_output_cached
+from ..netfilter.tables import nf_net
 from ..sock import (
     AF_INET,
     IP_FREEBIND,
@@ -53,6 +59,7 @@ from ..sock import (
     IP_PMTUDISC_DO,
     IP_PMTUDISC_DONT,
     IP_PMTUDISC_OMIT,
+    IP_PMTUDISC_WANT,
     IP_RECVERR,
     IP_TOS,
     IP_TRANSPARENT,
@@ -87,7 +94,7 @@ from ..wire.icmp import (
     ICMP_REDIRECT,
     ICMP_SOURCE_QUENCH,
 )
-from ..wire.ipv4 import IPPROTO_UDP
+from ..wire.ipv4 import IP_DF, IPPROTO_UDP
 from ..wire.udp import UDP_HDR
 
 if TYPE_CHECKING:
@@ -143,7 +150,7 @@ class UdpSock(Sock):
     """A SOCK_DGRAM socket, tagged forever with the namespace it was made in."""
 
     __slots__ = ("bind_locked", "daddr", "dport", "drops", "errq", "fast", "laddr", "lport",
-                 "rcvq", "reuseport_group", "rmem_alloc", "saddr")
+                 "rcvq", "reuseport_group", "rmem_alloc", "saddr", "txc")
 
     def __init__(self, net: Net, family: int = AF_INET, type: int = SOCK_DGRAM,
                  protocol: int = IPPROTO_UDP) -> None:
@@ -162,6 +169,7 @@ class UdpSock(Sock):
         # The input fast path's test: None when scoring is needed (connected, bound
         # to a device); else the address a datagram must be for (0: any).
         self.fast: int | None = 0
+        self.txc: UdpTxCache | None = None  # see send_connected
 
     def __repr__(self) -> str:
         return f"<UdpSock {self.laddr:#x}:{self.lport} -> {self.daddr:#x}:{self.dport}>"
@@ -306,6 +314,7 @@ class UdpSock(Sock):
 
     def _update_fast(self) -> None:
         self.fast = self.laddr if not self.dport and self.bound_dev is None else None
+        self.txc = None
 
     def getsockname(self) -> Address:
         return (self.laddr, self.lport)
@@ -353,6 +362,39 @@ class UdpSock(Sock):
                           + bytes(data), tos=self.ip_opt(IP_TOS), ttl=self.ip_opt(IP_TTL),
                           pmtudisc=pmtudisc)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
+        if addr is None and not flags and self.txc is None:
+            self.txc = UdpTxCache.build(self, rt, pmtudisc)
+        return n
+
+    def send_connected(self, data: bytes | memoryview) -> int:
+        """udp_sendmsg's common case -- a connected socket, no address, no
+        flags -- as one frame from the header cached by the last such send.
+        Everything that could change the outcome is checked first (route
+        generation and expiry, errors, shutdown, netfilter rules, size, the
+        neighbour's state); -1 means "take sendmsg's road"."""
+        c = self.txc
+        if (c is None or c.genid != rt_cache._genid or self.sk_err or self.sk_shutdown
+                or c.nft.tables):
+            return -1
+        n = len(data)
+        if n > c.max_len or (c.expires and c.expires <= c.sched.now):
+            return -1
+        nb = c.neigh.get(c.key)
+        if nb is None or not nb.nud_state & NUD_CONNECTED:
+            return -1
+        ulen = n + 8
+        s = c.ipsum + ulen
+        s = (s & 0xFFFF) + (s >> 16)
+        u = c.usum + ulen
+        u = (u & 0xFFFF) + (u >> 16)
+        frame = nb.hh + _UDPIP_HDR.pack(
+            0x45, c.tos, ulen + 20, 0, IP_DF, c.ttl, IPPROTO_UDP,
+            ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF, c.saddr, c.daddr, c.sport, c.dport, ulen,
+            (u & 0xFFFF) + (u >> 16)) + data
+        mib = c.mib
+        mib["OutRequests"] += 1
+        mib["UdpOutDatagrams"] += 1
+        dev_queue_xmit(c.dev, frame)
         return n
 
     def _check_size(self, ulen: int, rt: OutputRoute, pmtudisc: int, dport: int) -> None:
@@ -387,6 +429,14 @@ class UdpSock(Sock):
             data, src, size = q.popleft()
             self.rmem_alloc -= size
         return data[:bufsize], src
+
+    def recv_ready(self, bufsize: int) -> bytes | None:
+        q = self.rcvq
+        if not q or self.sk_err:
+            return None
+        data, _src, size = q.popleft()
+        self.rmem_alloc -= size
+        return data[:bufsize]
 
     def recv_error(self) -> ExtendedErr:
         """ip_recv_error (recvmsg with MSG_ERRQUEUE): the oldest report; the
@@ -456,8 +506,52 @@ class UdpSock(Sock):
         self.rcvq.clear()
         self.rmem_alloc = 0
         self.errq.clear()
+        self.txc = None
         super().close()
 
+
+
+# the IPv4 header and the UDP header of send_connected's frames
+_UDPIP_HDR = struct.Struct("!BBHHHBBHIIHHHH")
+
+
+class UdpTxCache:
+    """What a connected socket's sends share: the route's outcome as header
+    fields, pre-summed.  Built only where the result is one unfragmented DF
+    frame to a unicast neighbour (id 0, as ip_select_ident gives DF packets
+    of this path), so the fast path cannot disagree with the slow one."""
+
+    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "ipsum", "key", "max_len", "mib",
+                 "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl", "usum")
+
+    def __init__(self, sk: UdpSock, rt: OutputRoute) -> None:
+        net = sk.net
+        self.genid: int = rt_cache._genid
+        self.expires = rt.expires
+        self.sched = net.kernel.sched
+        self.nft = nf_net(net)
+        self.max_len = route_mtu(rt) - 28
+        self.dev = rt.dev
+        self.neigh: dict[Any, Any] = net.kernel.neigh_tbl.entries
+        self.key = (rt.dev, rt.gateway or rt.daddr)
+        self.tos = tos = sk.ip_opt(IP_TOS)
+        self.ttl = ttl = sk.ip_opt(IP_TTL) or sysctl_int(net, "net.ipv4.ip_default_ttl")
+        self.saddr, self.daddr, self.sport, self.dport = rt.saddr, rt.daddr, sk.lport, sk.dport
+        # the header's words but tot_len's share of the length and the
+        # checksum, and the pseudo header's but the length: each send adds
+        # its length and folds
+        self.ipsum = ((0x4500 | tos) + IP_DF + ((ttl << 8) | IPPROTO_UDP) + 20
+                      + (rt.saddr >> 16) + (rt.saddr & 0xFFFF)
+                      + (rt.daddr >> 16) + (rt.daddr & 0xFFFF))
+        self.usum = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, 0)
+        self.mib = ipv4_dp(net).mib
+
+    @staticmethod
+    def build(sk: UdpSock, rt: OutputRoute, pmtudisc: int) -> UdpTxCache | None:
+        if (rt.flags & RTCF_BROADCAST or rt.dev.flags & IFF_LOOPBACK or rt.type != RTN_UNICAST
+                or pmtudisc not in (IP_PMTUDISC_WANT, IP_PMTUDISC_DO)):
+            return None
+        return UdpTxCache(sk, rt)
 
 
 def local_port_range(net: Net) -> tuple[int, int]:
