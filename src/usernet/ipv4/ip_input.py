@@ -24,6 +24,7 @@ from ..dev.datapath import (
 from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
+from ..netfilter import nf_log
 from ..netfilter.hooks import nf_enabled, nf_ipv4
 from ..wire.checksum import csum_partial
 from ..wire.icmp import (
@@ -95,6 +96,8 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         mib["InHdrErrors"] += 1
         return
     nf = nf_enabled(net)
+    if nf:
+        nf_log.rx_frame = frame  # the skb's MAC header (LOG's MAC=)
     if nf and not nf_ipv4(net, NF_PRE, frame[ETH_HLEN:ETH_HLEN + tot_len], dev, None, None):
         return
     if dev.flags & IFF_LOOPBACK:
@@ -142,6 +145,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     cache_get = cache.get
     raw_socks = dp.raw_socks
     udp = inet_protos.get(17)
+    tcp = inet_protos.get(6)
     out_dev: NetDevice | None = None
     outs: list[bytes] = []
     append = outs.append
@@ -176,6 +180,13 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         outs = []
                         append = outs.append
                     mib["InReceives"] += 1
+                    if proto == 6 and tcp is not None and not raw_socks \
+                            and not (frame[20] & 0x3F or frame[21]):
+                        # a view, not a copy: a GRO'd segment is up to 64 KiB,
+                        # and TCP keeps its payload as views anyway
+                        mib["InDelivers"] += 1
+                        tcp(dev, memoryview(frame)[ETH_HLEN:ETH_HLEN + tot_len], 20, rt, summed)
+                        continue
                     pkt = frame[ETH_HLEN:ETH_HLEN + tot_len]
                     if proto == 17 and udp is not None and not raw_socks \
                             and not (frame[20] & 0x3F or frame[21]):

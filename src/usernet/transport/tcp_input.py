@@ -269,8 +269,11 @@ class Seg:
 # -- entry ----------------------------------------------------------------------------------------
 
 
-def tcp_v4_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) -> None:
-    """tcp_v4_rcv: validate, look up, and hand the segment to its owner."""
+def tcp_v4_rcv(dev: NetDevice, pkt: bytes | memoryview, ihl: int, rt: OutputRoute,
+               summed: int) -> None:
+    """tcp_v4_rcv: validate, look up, and hand the segment to its owner.
+    ``pkt`` may be a view of the received frame (ip_list_rcv's): the
+    established fast path keeps views of it; every other path gets bytes."""
     net = dev.net
     tn = _tcp_nets.get(net)
     if tn is None:
@@ -303,9 +306,13 @@ def tcp_v4_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: in
                     and wseq == sk.rcv_nxt & SEQ_MASK
                     and _fast_path(sk, pkt, ihl, n, doff, wack, flags, win)):
                 return
-            seg = Seg(dev, pkt, ihl, rt, n, sport, dport, wseq, wack, doff, flags, win)
+            whole = bytes(pkt) if isinstance(pkt, memoryview) else pkt
+            seg = Seg(dev, whole, ihl, rt, n, sport, dport, wseq, wack, doff, flags, win)
             tcp_rcv_established_slow(sk, seg)
             return
+    if isinstance(pkt, memoryview):  # only the fast path takes views
+        pkt = bytes(pkt)
+    if sk is not None:
         seg = Seg(dev, pkt, ihl, rt, n, sport, dport, wseq, wack, doff, flags, win)
         if state == TCP_TIME_WAIT:
             _tw_rcv(sk, seg, tn)
@@ -337,7 +344,7 @@ def _send_reset_for(net: Net, seg: Seg) -> None:
 # -- the established fast path ------------------------------------------------------------------
 
 
-def _fast_path(sk: TcpSock, pkt: bytes, ihl: int, n: int, doff: int, wack: int, flags: int,
+def _fast_path(sk: TcpSock, pkt: bytes | memoryview, ihl: int, n: int, doff: int, wack: int, flags: int,
                win: int) -> bool:
     """Header prediction: in-order, ACK (and PSH), the expected options.
     False sends the segment down the slow path."""
@@ -485,7 +492,7 @@ def _fast_ack(sk: TcpSock, ack: int, seq: int, win: int, now: int) -> bool:
 # -- data receive bookkeeping --------------------------------------------------------------------
 
 
-def _truesize(pkt: bytes, dlen: int) -> int:
+def _truesize(pkt: bytes | memoryview, dlen: int) -> int:
     """skb->truesize of a received segment, roughly: a GRO aggregate of page
     fragments, or a linear skb for one frame."""
     if dlen > 2048:
@@ -493,7 +500,7 @@ def _truesize(pkt: bytes, dlen: int) -> int:
     return 2304
 
 
-def _event_data_recv(sk: TcpSock, pkt: bytes, dlen: int, doff: int, flags: int,
+def _event_data_recv(sk: TcpSock, pkt: bytes | memoryview, dlen: int, doff: int, flags: int,
                      now: int) -> None:
     """tcp_event_data_recv: schedule an ACK, learn the peer's MSS, track the
     receiver RTT and the delayed-ACK timeout, grow the window."""
@@ -579,7 +586,7 @@ def _rcv_rtt_measure_ts(sk: TcpSock, dlen: int) -> None:
             _rcv_rtt_update(sk, max(delta, 1) * 1000, False)
 
 
-def _grow_window(sk: TcpSock, pkt: bytes, dlen: int) -> None:
+def _grow_window(sk: TcpSock, pkt: bytes | memoryview, dlen: int) -> None:
     """tcp_grow_window: raise rcv_ssthresh while segments fit the buffer well."""
     room = min(sk.window_clamp, out.tcp_space(sk)) - sk.rcv_ssthresh
     if room <= 0:
