@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .route import OutputRoute
 
 RTAX_MTU_IDX = 2
+RTCF_BROADCAST = 0x10000000  # route.py's (which imports this module)
 NF_OUT, NF_POST = 3, 4  # NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING
 IP_PMTUDISC_DONT = 0
 IP_PMTUDISC_WANT = 1
@@ -94,8 +95,6 @@ def _finish_gso(rt: OutputRoute, pkt: bytes, size: int) -> None:
 
 
 def _finish(rt: OutputRoute, pkt: bytes) -> None:
-    from .route import RTCF_BROADCAST
-
     if rt.flags & RTCF_BROADCAST and not rt.is_input:
         _loopback_copy(rt, pkt)
     dev = rt.dev
