@@ -700,3 +700,73 @@ def case_tcp_loopback_wakeup_pair(env: Env) -> Any:
     for sock in (a, c, lst):
         sock.close()
     return out
+
+
+def _linger_peer(env: Env, port: int, check_at: float, drain: bool) -> Any:
+    """Helper for the SO_LINGER case: accept a connection on ``port`` with a
+    small receive buffer and leave it unread.  At ``check_at`` seconds, see
+    whether the client's "close() returned" connection on ``port + 1`` has
+    come; then (if ``drain``) read to EOF, and wait up to 3 s for it."""
+    s = env.socket
+    lst = s.socket(s.AF_INET, s.SOCK_STREAM)
+    lst.setsockopt(s.SOL_SOCKET, s.SO_RCVBUF, 4096)
+    lst.bind(("", port))
+    lst.listen()
+    back = s.socket(s.AF_INET, s.SOCK_STREAM)
+    back.bind(("", port + 1))
+    back.listen()
+    env.ready()
+    a, _ = lst.accept()
+    env.sleep(check_at)
+    back.setblocking(False)
+    early = "ok" in attempt(back.accept)
+    got = 0
+    while drain:
+        chunk = a.recv(65536)
+        if not chunk:
+            break
+        got += len(chunk)
+    later = None
+    if not early:
+        back.setblocking(True)
+        back.settimeout(3.0)
+        res = attempt(back.accept)
+        later = "ok" if "ok" in res else res
+    a.close()
+    back.close()
+    lst.close()
+    return {"close_returned_early": early, "drained": got > 0, "then": later}
+
+
+def _linger_client(env: Env, port: int, linger: bytes | None) -> Any:
+    s = env.socket
+    c = s.socket(s.AF_INET, s.SOCK_STREAM)
+    c.connect((env.addr("db"), port))
+    c.setblocking(False)
+    sent = 0
+    try:
+        while True:
+            sent += c.send(b"L" * 65536)
+    except BlockingIOError:
+        pass
+    if linger is not None:
+        c.setsockopt(s.SOL_SOCKET, s.SO_LINGER, linger)
+    res = attempt(c.close)
+    s.create_connection((env.addr("db"), port + 1), 10.0).close()
+    return {"close": res, "sent_some": sent > 0}
+
+
+def case_tcp_linger_close(env: Env) -> Any:
+    """SO_LINGER with a time: close() (even non-blocking) waits until the
+    FIN is acknowledged -- here once the peer reads its full window -- or
+    until the time runs out; without SO_LINGER it returns at once."""
+    out: dict[str, Any] = {}
+    for label, port, linger, check_at, drain in (
+            ("plain", 9850, None, 0.3, True),
+            ("linger_acked", 9860, struct.pack("ii", 1, 5), 0.3, True),
+            ("linger_timeout", 9870, struct.pack("ii", 1, 1), 0.5, False)):
+        h = env.spawn(_linger_peer, port, check_at, drain, netns="db")
+        ready = h.wait_ready()
+        client = _linger_client(env, port, linger)
+        out[label] = {"ready": ready, "client": client, "peer": h.result()}
+    return out

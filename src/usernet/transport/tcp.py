@@ -45,7 +45,7 @@ from ..sock import (
 )
 from ..sysctl import core_global
 from ..sysctl_defaults import NET_DEFAULTS
-from ..wait import WaitQueue
+from ..wait import WaitQueue, wait_event
 from ..wire.ipv4 import IPPROTO_TCP
 from .tcp_cong import TCP_INFINITE_SSTHRESH, CongestionOps, Cubic, TCP_CA_Open, ca_create
 from .tcp_table import (
@@ -74,6 +74,7 @@ TCP_CLOSE_WAIT = 8
 TCP_LAST_ACK = 9
 TCP_LISTEN = 10
 TCP_CLOSING = 11
+_CLOSING_STATES = (4, 11, 9)  # sk_stream_closing: FIN_WAIT1, CLOSING, LAST_ACK
 TCP_NEW_SYN_RECV = 12
 STATE_NAMES = {1: "ESTABLISHED", 2: "SYN_SENT", 3: "SYN_RECV", 4: "FIN_WAIT1", 5: "FIN_WAIT2",
                6: "TIME_WAIT", 7: "CLOSE", 8: "CLOSE_WAIT", 9: "LAST_ACK", 10: "LISTEN",
@@ -800,7 +801,6 @@ class TcpSock(Sock):
         if self.closed:
             return
         self.closed = True
-        self.dead = True
         self.sk_shutdown = SHUTDOWN_MASK
         state = self.state
         if state == TCP_LISTEN:
@@ -822,6 +822,13 @@ class TcpSock(Sock):
             elif tcp_close_state(self):
                 out.tcp_send_fin(self)
         self.wq.wake_up()
+        if self.linger and self.state in _CLOSING_STATES:
+            # sk_stream_wait_close: SO_LINGER holds close() (even on a
+            # non-blocking socket, as inet_release) until the FIN is
+            # acknowledged or the linger time passes
+            wait_event(self.net.kernel, [self.wq], lambda: self.state not in _CLOSING_STATES,
+                       self.linger * 1_000_000_000, what="close")
+        self.dead = True  # sock_orphan
         state = self.state
         if state == TCP_FIN_WAIT2:
             if self.linger2 < 0:
