@@ -344,8 +344,8 @@ def _send_reset_for(net: Net, seg: Seg) -> None:
 # -- the established fast path ------------------------------------------------------------------
 
 
-def _fast_path(sk: TcpSock, pkt: bytes | memoryview, ihl: int, n: int, doff: int, wack: int, flags: int,
-               win: int) -> bool:
+def _fast_path(sk: TcpSock, pkt: bytes | memoryview, ihl: int, n: int, doff: int, wack: int,
+               flags: int, win: int) -> bool:
     """Header prediction: in-order, ACK (and PSH), the expected options.
     False sends the segment down the slow path."""
     if doff == 32:
