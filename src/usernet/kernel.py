@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     import os
 
     from .dev.capture import PacketCapture
+    from .printk import KernelLog
     from .tools import Result
 
 
@@ -48,8 +49,8 @@ class Kernel:
         # One-way propagation delay of a veth link: RTTs are realistic and
         # stable in virtual time (0 is allowed).
         self.link_delay_ns = link_delay_ns
-        self.processes: dict[int, Process] = {}
         self.cpu_debt = 0  # charge_cpu's account for code outside tasks
+        self.processes: dict[int, Process] = {}
         self.last_pid = 1  # pid 1 is the init task
         self.pernet = PernetRegistry(self)
         self.nets: dict[int, Net] = {}
@@ -58,6 +59,7 @@ class Kernel:
         self.linkwatch_pending: dict[NetDevice, None] = {}
         self.netns_names: dict[str, Net] = {}
         self.neigh_tbl = NeighTable()
+        self.kmsg: KernelLog | None = None  # the printk buffer, made by the first message
         self._next_cookie = 1
         self._rtnl_depth = 0
         self.init_net = Net(self, 0, is_init_net=True)

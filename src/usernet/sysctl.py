@@ -122,6 +122,12 @@ GLOBAL_DEFAULTS: dict[str, str] = {
     "net.core.warnings": "0",
     "net.core.wmem_default": "212992",
     "net.core.wmem_max": "212992",
+    # nf_log.c registers it in init_net only: may other namespaces' LOG log?
+    "net.netfilter.nf_log_all_netns": "0",
+    # nf_conntrack_core.c: global, read-only views in other namespaces
+    "net.netfilter.nf_conntrack_max": "262144",
+    "net.netfilter.nf_conntrack_buckets": "262144",
+    "net.netfilter.nf_conntrack_expect_max": "4096",
 }
 GLOBAL_SPECS: dict[str, Spec] = {
     "net.core.devconf_inherit_init_net": Spec(1, 0, 3),
@@ -135,7 +141,9 @@ GLOBAL_SPECS: dict[str, Spec] = {
 }
 # Present in every namespace, but only as read-only views of the global value.
 CORE_MEM_KEYS = ("net.core.rmem_default", "net.core.rmem_max",
-                 "net.core.wmem_default", "net.core.wmem_max")
+                 "net.core.wmem_default", "net.core.wmem_max",
+                 "net.netfilter.nf_conntrack_max", "net.netfilter.nf_conntrack_buckets",
+                 "net.netfilter.nf_conntrack_expect_max")
 
 # net.ipv4.neigh.X.name -> (neigh_parms field, unit); deprecated keys are
 # readable but left out of listings, as procps does.
@@ -488,13 +496,30 @@ def lookup(net: Net, key: str) -> Leaf | None:
         return _neigh_leaf(net, parts)
     if key == "net.ipv4.ip_forward":
         return ConfLeaf(net, "all", None, "forwarding")
-    if key.startswith("net.core."):
+    if key.startswith("net.core.") or key in GLOBAL_DEFAULTS:
         leaf = _core_leaf(net, key)
         if leaf is not None:
             return leaf
+    if key == "net.netfilter.nf_conntrack_count":
+        return CtCountLeaf(net)
     if key in NET_DEFAULTS or key in WRITE_ONLY_KEYS:
         return NetLeaf(net, key, _spec_of(key))
     return None
+
+
+class CtCountLeaf(Leaf):
+    """net.netfilter.nf_conntrack_count: the namespace's live connections."""
+
+    __slots__ = ("net",)
+
+    def __init__(self, net: Net) -> None:
+        super().__init__(MODE_RO)
+        self.net = net
+
+    def read(self) -> str:
+        from .netfilter.conntrack import ct_count
+
+        return str(ct_count(self.net))
 
 
 # -- listing -------------------------------------------------------------------------------

@@ -83,7 +83,10 @@ def test_options_routes_and_rules_take_effect(k: Kernel) -> None:
     assert [len(d) for d in drain(rx)] == [1, 3, 3, 1000]
     # a rule in OUTPUT sees (and here drops) what the shortcut would have sent
     k.script("ip netns exec a iptables -A OUTPUT -p udp -j DROP")
-    tx.send(b"dropped")
+    before = ipv4_dp(k.netns_get("a")).mib["UdpOutDatagrams"]
+    with pytest.raises(PermissionError):  # udp_send_skb returns the hook's EPERM
+        tx.send(b"dropped")
+    assert ipv4_dp(k.netns_get("a")).mib["UdpOutDatagrams"] == before
     sleep(k, 0.01)
     assert drain(rx) == []
 

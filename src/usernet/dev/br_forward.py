@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..wire.ethernet import ETH_HLEN
 from ..wire.gso import gso_size
+from . import br_netfilter
 from .br_private import (
     BR_BCAST_FLOOD,
     BR_FLOOD,
@@ -43,6 +44,11 @@ def br_forward(to: BridgePort | None, frame: bytes, indev: NetDevice) -> None:
     dev = to.dev
     if dev is indev and not to.flags & BR_HAIRPIN_MODE:
         return
+    if br_netfilter.current is not None and indev is not to.br:
+        out = br_netfilter.br_nf_forward(to, frame, indev)  # FORWARD, POSTROUTING
+        if out is None:
+            return
+        frame = out
     if len(frame) > dev.mtu + ETH_HLEN + VLAN_HLEN and not gso_size(frame, ETH_HLEN, indev.mtu):
         return  # is_skb_forwardable: too big for the port (unless GSO), dropped uncounted
     dev_queue_xmit(dev, frame)

@@ -1,5 +1,6 @@
 """Frames received on a bridge port (``net/bridge/br_input.c``), without STP,
-VLAN filtering, multicast snooping or bridge netfilter.
+VLAN filtering or multicast snooping; IPv4 frames meet iptables first when
+bridge netfilter wants them (:mod:`usernet.dev.br_netfilter`).
 
 ``br_handle_frame`` is the port's rx_handler: it answers True when the bridge
 consumed the frame and False to let the port's own stack see it (a disabled
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..wire.ethernet import ETH_HLEN
 from .br_fdb import fdb_update
 from .br_forward import br_flood, br_forward
+from .br_netfilter import br_nf_handle_frame, br_nf_wanted
 from .br_private import (
     BR_LEARNING,
     BR_PKT_BROADCAST,
@@ -47,7 +49,10 @@ def br_handle_frame(p: BridgePort, dev: NetDevice, frame: bytes, pkt_type: int,
             return verdict
     state = p.state
     if state in (BR_STATE_FORWARDING, BR_STATE_LEARNING):
-        br_handle_frame_finish(p, frame, src, summed)
+        if br_nf_wanted(p.br, frame):
+            br_nf_handle_frame(p, frame, src, summed)  # NF_BR_PRE_ROUTING first
+        else:
+            br_handle_frame_finish(p, frame, src, summed)
         return True
     return state != BR_STATE_DISABLED  # a disabled port passes; blocking drops
 

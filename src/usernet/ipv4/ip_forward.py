@@ -70,8 +70,10 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
     out = pkt[:8] + bytes((ttl - 1, pkt[9], check >> 8, check & 0xFF)) + pkt[12:]
     net = dev.net
     if nf_enabled(net):
-        if not nf_ipv4(net, NF_FORWARD, out, dev, rt.dev, rt):
+        fwd = nf_ipv4(net, NF_FORWARD, out, dev, rt.dev, rt)
+        if fwd is None:
             return
+        out = fwd
         ipv4_dp(net).mib["ForwDatagrams"] += 1
         ip_output(rt, out)  # POSTROUTING runs there
         return

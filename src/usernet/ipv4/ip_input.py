@@ -12,6 +12,7 @@ import errno
 import struct
 from typing import TYPE_CHECKING, Any
 
+from ..dev import br_netfilter
 from ..dev.datapath import (
     PACKET_BROADCAST,
     PACKET_HOST,
@@ -25,7 +26,7 @@ from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
 from ..netfilter import nf_log
-from ..netfilter.hooks import nf_enabled, nf_ipv4
+from ..netfilter.hooks import nf_enabled, nf_input_route, nf_ipv4, nf_skb_mark
 from ..wire.checksum import csum_partial
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -96,10 +97,20 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         mib["InHdrErrors"] += 1
         return
     nf = nf_enabled(net)
+    mark = 0
     if nf:
         nf_log.rx_frame = frame  # the skb's MAC header (LOG's MAC=)
-    if nf and not nf_ipv4(net, NF_PRE, frame[ETH_HLEN:ETH_HLEN + tot_len], dev, None, None):
-        return
+        nf = frame is not br_netfilter.prerouted  # ip_sabotage_in: the bridge ran it
+    if nf:
+        raw = frame[ETH_HLEN:ETH_HLEN + tot_len]
+        out = nf_ipv4(net, NF_PRE, raw, dev, None, None)
+        if out is None:
+            return
+        if out is not raw:  # NAT, TTL or reassembly rewrote it: route what it is now
+            frame = frame[:ETH_HLEN] + out
+            tot_len = len(out)
+            _v, tos, _l, _t, saddr, daddr = _unpack_hdr(frame, ETH_HLEN)
+        mark = nf_skb_mark(net)  # a PREROUTING mark: the fib rules see it
     if dev.flags & IFF_LOOPBACK:
         # A looped-back packet keeps the output route it was sent on, which
         # is always local (RTCF_LOCAL): no second lookup.
@@ -111,10 +122,10 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
     cache = ipv4.rt_cache
     if cache is None or ipv4.rt_gen != rt_cache_genid():
         cache = rt_cache(net)
-    key = (daddr, saddr, dev, tos)
+    key = (daddr, saddr, dev, tos, mark) if mark else (daddr, saddr, dev, tos)
     rt = cache.get(key)
     if rt is None:
-        rt = cache[key] = _route_input(dev, daddr, saddr, tos)
+        rt = cache[key] = _route_input(dev, daddr, saddr, tos, mark)
     if isinstance(rt, int):
         ip_error(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, pkt_type)
         return
@@ -229,10 +240,11 @@ def _slow_header_ok(frame: bytes, vihl: int, n: int, mib: dict[str, int]) -> boo
     return True
 
 
-def _route_input(dev: NetDevice, daddr: int, saddr: int, tos: int) -> OutputRoute | int:
+def _route_input(dev: NetDevice, daddr: int, saddr: int, tos: int,
+                 mark: int = 0) -> OutputRoute | int:
     """ip_route_input_noref: a route, or the errno the packet dies of."""
     try:
-        return ip_route_input(dev.net, daddr, saddr, dev, 0, tos)
+        return ip_route_input(dev.net, daddr, saddr, dev, mark, tos)
     except KernelError as exc:
         return exc.errno or errno.EINVAL
 
@@ -288,8 +300,13 @@ def ip_local_deliver(dev: NetDevice, pkt: bytes, rt: OutputRoute, summed: int) -
         if whole is None:
             return
         pkt = whole
-    if nf_enabled(net) and not nf_ipv4(net, NF_IN, pkt, dev, None, rt):
-        return
+    if nf_enabled(net):
+        out = nf_ipv4(net, NF_IN, pkt, dev, None, rt)
+        if out is None:
+            return
+        if out is not pkt:  # NAT at INPUT: the transport sees the new addresses
+            rt = nf_input_route(rt, out)
+        pkt = out
     ihl = (pkt[0] & 15) << 2
     proto = pkt[9]
     delivered = False

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..dev.datapath import dev_can_gso
 from ..dev.loopback import Loopback
-from ..netfilter.hooks import nf_enabled, nf_ipv4
+from ..netfilter.hooks import nf_enabled, nf_output
 from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
 from .datapath_state import ipv4_dp, sysctl_int
@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 RTAX_MTU_IDX = 2
 RTCF_BROADCAST = 0x10000000  # route.py's (which imports this module)
-NF_OUT, NF_POST = 3, 4  # NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING
 IP_PMTUDISC_DONT = 0
 IP_PMTUDISC_WANT = 1
 IP_PMTUDISC_DO = 2
@@ -50,8 +49,9 @@ def ip_select_id(rt: OutputRoute, df: bool) -> int:
 
 
 def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int = 0,
-                      ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT) -> None:
-    """ip_push_pending_frames for one datagram: header, then ip_local_out."""
+                      ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT) -> int:
+    """ip_push_pending_frames for one datagram: header, then ip_local_out;
+    0 or the errno netfilter gave (see ip_output)."""
     net = rt.dev.net
     if not ttl:
         ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
@@ -61,27 +61,30 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
     hdr = ipv4_header(tos, tot_len, ip_select_id(rt, df), IP_DF if df else 0, ttl, proto,
                       rt.saddr, rt.daddr)
     ipv4_dp(net).mib["OutRequests"] += 1
-    ip_output(rt, hdr + payload)
+    return ip_output(rt, hdr + payload)
 
 
-def ip_output(rt: OutputRoute, pkt: bytes) -> None:
+def ip_output(rt: OutputRoute, pkt: bytes) -> int:
     """__ip_local_out + ip_output + ip_finish_output: the OUTPUT hook for our
-    own packets, POSTROUTING for all, then fragment what does not fit."""
+    own packets, POSTROUTING for all, then fragment what does not fit.
+    0, or the errno netfilter dropped the packet with (EPERM), which the
+    sender's sendmsg returns."""
     net = rt.dev.net
     if nf_enabled(net):
-        if not rt.is_input and not nf_ipv4(net, NF_OUT, pkt, None, rt.dev, rt):
-            return
-        if not nf_ipv4(net, NF_POST, pkt, None, rt.dev, None):
-            return
+        res = nf_output(net, rt, pkt)  # may re-route (mark, NAT)
+        if isinstance(res, int):
+            return res
+        rt, pkt = res
     mtu = route_mtu(rt)
     if len(pkt) > mtu:
         size = gso_size(pkt, 0, mtu) if pkt[6] & 0x40 else 0
         if size:
             _finish_gso(rt, pkt, size)
-            return
+            return 0
         ip_fragment_output(rt, pkt, mtu)
-        return
+        return 0
     _finish(rt, pkt)
+    return 0
 
 
 def _finish_gso(rt: OutputRoute, pkt: bytes, size: int) -> None:

@@ -139,10 +139,17 @@ class RawSocket(Sock):
         err = self.sock_error()
         if err:
             raise KernelError(err)
-        ip_build_and_send(rt, self.protocol, payload, tos=self.tos, ttl=self.ttl,
-                          pmtudisc=self.pmtudisc)
+        err = ip_build_and_send(rt, self.protocol, payload, tos=self.tos, ttl=self.ttl,
+                                pmtudisc=self.pmtudisc)
         if self.protocol == IPPROTO_ICMP:  # __ip_make_skb's icmp_out_count
             ipv4_dp(self.net).mib["IcmpOutMsgs"] += 1
+        if err:
+            # netfilter's drop (EPERM) reaches sendmsg -- after the softirq
+            # that delivers what the hook sent us back (REJECT's answer via lo)
+            from ..wait import sleep
+
+            sleep(self.net.kernel, self.net.kernel.link_delay_ns / 1e9)
+            raise KernelError(err)
         return len(payload)
 
     def recv(self) -> tuple[int, bytes] | None:

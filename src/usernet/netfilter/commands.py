@@ -314,9 +314,7 @@ class Nft:
             raise CmdError(FN_RULE_DELETE, errno.ENOENT)
         rules = t.chains[chain].rules
         if 0 <= rulenum < len(rules):
-            new = rules[rulenum].copy()
-            new.pcnt = new.bcnt = 0
-            rules[rulenum] = new
+            rules[rulenum] = rules[rulenum].readded()
 
     def chain_zero(self, table: str, chain: str | None, verbose: bool) -> None:
         if chain is not None:
@@ -339,9 +337,7 @@ class Nft:
         c.counted = c.counted or c.builtin
         for i, r in enumerate(c.rules):
             if r.pcnt or r.bcnt:
-                new = r.copy()
-                new.pcnt = new.bcnt = 0
-                c.rules[i] = new
+                c.rules[i] = r.readded()
 
     # -- chains -----------------------------------------------------------------------------
 

@@ -104,6 +104,11 @@ class Match(Ext):
     def evaluate(self, pkt: PktView, ip: IpSpec) -> bool:
         return True
 
+    def renewed(self) -> Match:
+        """This match in a rule the kernel makes anew: only matches with
+        per-rule state (limit) need a fresh copy."""
+        return self
+
 
 class Target(Ext):
     """A target: ``target`` returns a verdict or XT_CONTINUE."""

@@ -414,6 +414,9 @@ _CT_ADDR = ((2, "ctorigsrc", CT_ORIGSRC), (3, "ctorigdst", CT_ORIGDST),
             (4, "ctreplsrc", CT_REPLSRC), (5, "ctrepldst", CT_REPLDST))
 _CT_PORT = ((6, "ctorigsrcport", CT_ORIGSRC_PORT), (7, "ctorigdstport", CT_ORIGDST_PORT),
             (8, "ctreplsrcport", CT_REPLSRC_PORT), (9, "ctrepldstport", CT_REPLDST_PORT))
+_CT_FIELDS = {oid: name for oid, name, _flag in _CT_ADDR + _CT_PORT}  # option -> PktView field
+# what --ctstate alone leaves unasked
+_CT_BEYOND_STATE = ~(CT_STATE | CT_STATE_ALIAS)
 
 
 def _parse_word_list(arg: str, words: tuple[str, ...], what: str) -> list[str]:
@@ -574,10 +577,13 @@ class Conntrack(Match):
 
     def evaluate(self, pkt: PktView, ip: IpSpec) -> bool:
         mf, inv = self.match_flags, self.invert_flags
-        if mf & CT_STATE and bool(self.state_mask & pkt.ctstate) == bool(inv & CT_STATE):
+        state = pkt.ctstate
+        if mf & CT_STATE and bool(self.state_mask & state) == bool(inv & CT_STATE):
             return False
-        if pkt.ctstate & (CT_INVALID | CT_UNTRACKED):
+        if state & (CT_INVALID | CT_UNTRACKED):
             return bool(mf & CT_STATE)
+        if not mf & _CT_BEYOND_STATE:  # --ctstate alone, the usual rule: decided
+            return True
         if mf & CT_DIRECTION and (pkt.ctdir == 1) != bool(inv & CT_DIRECTION):
             return False
         if mf & CT_PROTO and (pkt.ctproto == self.l4proto) == bool(inv & CT_PROTO):
@@ -585,16 +591,14 @@ class Conntrack(Match):
         return self._eval_tuple(pkt) and self._eval_status(pkt)
 
     def _eval_tuple(self, pkt: PktView) -> bool:
-        values = {2: pkt.ctorigsrc, 3: pkt.ctorigdst, 4: pkt.ctreplsrc, 5: pkt.ctrepldst}
+        inv = self.invert_flags
         for oid, (addr, mask) in self.addrs.items():
-            hit = (values[oid] & mask) == (addr & mask)
-            if hit == bool(self.invert_flags & (1 << oid)):
+            hit = (getattr(pkt, _CT_FIELDS[oid]) & mask) == (addr & mask)
+            if hit == bool(inv & (1 << oid)):
                 return False
-        ports = {6: pkt.ctorigsrcport, 7: pkt.ctorigdstport, 8: pkt.ctreplsrcport,
-                 9: pkt.ctrepldstport}
         for oid, (lo, hi) in self.ports.items():
-            flag = self._PORT_OPT_FLAG[oid]
-            if _in_range(ports[oid], lo, hi, False) == bool(self.invert_flags & flag):
+            hit = lo <= getattr(pkt, _CT_FIELDS[oid]) <= hi
+            if hit == bool(inv & self._PORT_OPT_FLAG[oid]):
                 return False
         return True
 
@@ -801,8 +805,7 @@ class Comment(Match):
 XT_LIMIT_SCALE = 10000
 LIMIT_RATES = (("day", XT_LIMIT_SCALE * 24 * 60 * 60), ("hour", XT_LIMIT_SCALE * 60 * 60),
                ("min", XT_LIMIT_SCALE * 60), ("sec", XT_LIMIT_SCALE))
-HZ = 250
-CREDITS_PER_JIFFY = 128  # POW2_BELOW32(0xFFFFFFFF / (HZ*60*60*24)) for HZ=250
+NFT_LIMIT_PKT_BURST_DEFAULT = 5
 
 
 def _parse_rate(rate: str) -> int | None:
@@ -846,19 +849,24 @@ def _rate_unit(avg: int) -> int:
 
 
 class Limit(Match):
-    """``-m limit``: the token bucket of xt_limit (state per rule)."""
+    """``-m limit``.  iptables-nft sends it as nft's native limit expression,
+    so the packets meet nft_limit.c's token bucket (nanoseconds of tokens,
+    full when the rule is made), not xt_limit's jiffies.  The bucket belongs
+    to the kernel rule: a rule that is re-added (-Z, -R) starts full."""
 
     NAME = "limit"
     OPTIONS = (Opt("limit", 0, T_STRING), Opt("limit-burst", 1, T_UINT32, max=10000))
 
-    __slots__ = ("avg", "burst", "credit", "prev")
+    __slots__ = ("avg", "burst", "cost", "last", "tokens", "tokens_max")
 
     def __init__(self) -> None:
         super().__init__()
         self.avg = _parse_rate("3/hour") or 0
         self.burst = 5
-        self.credit = -1
-        self.prev = 0
+        self.cost = 0
+        self.tokens_max = 0
+        self.tokens = 0
+        self.last = -1  # no packet yet: the bucket is full
 
     def parse(self, cb: OptCall) -> None:
         option_parse(cb)
@@ -879,6 +887,8 @@ class Limit(Match):
         mult = LIMIT_RATES[i][1]
         rate = mult // self.avg
         self.avg = XT_LIMIT_SCALE * (mult // XT_LIMIT_SCALE) // rate if rate else 0
+        # nft_limit_init: a packet limit with burst 0 gets the default burst
+        self.burst = self.burst or NFT_LIMIT_PKT_BURST_DEFAULT
 
     def _rate(self) -> str:
         if self.avg == 0:
@@ -895,20 +905,34 @@ class Limit(Match):
     def print_(self, ip: IpSpec, numeric: bool) -> str:
         return f" limit: avg{self._rate()} burst {self.burst}"
 
-    def _credits(self, user: int) -> int:
-        return user * HZ * CREDITS_PER_JIFFY // XT_LIMIT_SCALE
+    def renewed(self) -> Limit:
+        """The same match as a new kernel rule gets it: a full bucket."""
+        m = Limit()
+        m.xflags, m.avg, m.burst = self.xflags, self.avg, self.burst
+        return m
+
+    def _init_bucket(self, now: int) -> None:
+        """nft_limit_init: cost = unit / rate; the bucket holds ``burst`` costs."""
+        name_mult = LIMIT_RATES[_rate_unit(self.avg)][1] if self.avg else XT_LIMIT_SCALE
+        rate = name_mult // self.avg if self.avg else 0
+        nsecs = name_mult // XT_LIMIT_SCALE * 1_000_000_000
+        self.cost = nsecs // rate if rate else 0
+        self.tokens_max = self.tokens = self.cost * self.burst
+        self.last = now
 
     def evaluate(self, pkt: PktView, ip: IpSpec) -> bool:
-        now = pkt.now_ns * HZ // 1_000_000_000
-        cap = self._credits(self.avg * self.burst)
-        if self.credit < 0:
-            self.credit, self.prev = cap, now
-        self.credit = min(cap, self.credit + (now - self.prev) * CREDITS_PER_JIFFY)
-        self.prev = now
-        cost = self._credits(self.avg)
-        if self.credit >= cost:
-            self.credit -= cost
+        """nft_limit_eval: refill by the time elapsed, then take one cost."""
+        now = pkt.now_ns
+        if self.last < 0:
+            self._init_bucket(now)
+        tokens = self.tokens + now - self.last
+        if tokens > self.tokens_max:
+            tokens = self.tokens_max
+        self.last = now
+        if tokens >= self.cost:
+            self.tokens = tokens - self.cost
             return True
+        self.tokens = tokens
         return False
 
 

@@ -14,6 +14,7 @@ Addresses are host-order ``int`` (``0x0a000001`` is 10.0.0.1), ports are ints,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..ipv4.fib import RTN_UNICAST
 
@@ -75,6 +76,7 @@ class NatRequest:
     min_port: int = 0
     max_port: int = 0
     flags: int = 0
+    base_port: int = 0
 
 
 @dataclass(slots=True)
@@ -113,6 +115,9 @@ class PktView:
     The second block is written by targets: ``mark``/``ctmark`` are updated in
     place, ``ttl`` too (TTL target), ``nat``, ``reject``, ``log`` and
     ``notrack`` are requests for the data path.
+
+    The last block is the data path's own, carried from hook to hook with the
+    packet: its conntrack entry and ``ctinfo`` (skb->_nfct) and its tuple.
     """
 
     # filled by the data path
@@ -155,3 +160,7 @@ class PktView:
     reject: RejectRequest | None = None
     log: list[LogRequest] | None = None
     notrack: bool = False
+    # the data path's (not read by rules)
+    ct: Any = None
+    ctinfo: int = -1
+    key: tuple[int, ...] | None = None

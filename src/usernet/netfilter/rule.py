@@ -93,6 +93,13 @@ class Rule:
         return Rule(self.ip, list(self.matches), self.target, self.jumpto, self.goto,
                     self.pcnt, self.bcnt)
 
+    def readded(self) -> Rule:
+        """The rule iptables-nft puts back to zero its counters (-Z): the same
+        data with counters at 0 and the per-rule state of a new kernel rule
+        (a limit's bucket is full again)."""
+        return Rule(self.ip, [m.renewed() for m in self.matches], self.target, self.jumpto,
+                    self.goto)
+
     # -- iptables -S / iptables-save ----------------------------------------------
 
     def save(self, chain: str, counters: str = "") -> str:

@@ -13,7 +13,10 @@ State lives in :class:`NetfilterNet`, the namespace's pernet storage
 whole at commit, so a failing command or restore file leaves the tables as
 they were.
 
-:func:`ipt_do_table` is the entry point for the data path.
+:func:`nf_hook` and :func:`ipt_do_table` are the entry points for the data
+path.  They walk the chains in the form :mod:`.compiled` prepares once per
+committed change (a table the namespace uses is never changed in place), and
+:func:`hook_plan` keeps, per hook, the base chains that run there.
 """
 
 from __future__ import annotations
@@ -23,30 +26,20 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ..pernet import PernetOperations, net_generic
+from .compiled import CBase, CChain, compile_table, run_chain
 from .ext import ALL_HOOKS
+from .matches import Addrtype
 from .packet import (
     NF_ACCEPT,
-    NF_DROP,
     NF_INET_FORWARD,
     NF_INET_LOCAL_IN,
     NF_INET_LOCAL_OUT,
     NF_INET_POST_ROUTING,
     NF_INET_PRE_ROUTING,
-    XT_CONTINUE,
     XT_RETURN,
     PktView,
 )
-from .rule import (
-    IPT_INV_DSTIP,
-    IPT_INV_FRAG,
-    IPT_INV_SRCIP,
-    IPT_INV_VIA_IN,
-    IPT_INV_VIA_OUT,
-    XT_INV_PROTO,
-    IpSpec,
-    Rule,
-    iface_matches,
-)
+from .rule import IPT_INV_DSTIP, IPT_INV_SRCIP, Rule
 from .targets import Standard
 
 if TYPE_CHECKING:
@@ -106,13 +99,22 @@ class Chain:
 
 
 class Table:
-    """One table of one namespace: chains in creation order."""
+    """One table of one namespace: chains in creation order.  A table the
+    namespace uses is never changed in place (a change works on a copy), so
+    its prepared form is made once."""
 
-    __slots__ = ("chains", "name")
+    __slots__ = ("_prepared", "chains", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.chains: dict[str, Chain] = {}
+        self._prepared: dict[str, CChain] | None = None
+
+    def prepared(self) -> dict[str, CChain]:
+        """The chains as the data path walks them (``compiled.compile_table``)."""
+        if self._prepared is None:
+            self._prepared = compile_table(self)
+        return self._prepared
 
     def copy(self) -> Table:
         t = Table(self.name)
@@ -145,14 +147,19 @@ class Table:
 
 
 class NetfilterNet:
-    """The netfilter state of one namespace: the tables that exist, and a
-    generation number that moves with every committed change."""
+    """The netfilter state of one namespace: the tables that exist, a
+    generation number that moves with every committed change, and the data
+    path's plan of the hooks (made for generation ``plan_gen``)."""
 
-    __slots__ = ("gen", "tables")
+    __slots__ = ("gen", "plan", "plan_addrtype", "plan_gen", "plan_tables", "tables")
 
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
         self.gen = 0
+        self.plan: tuple[tuple[CBase, ...], ...] | None = None
+        self.plan_tables: tuple[frozenset[str], ...] = ()
+        self.plan_addrtype = False
+        self.plan_gen = -1
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
@@ -167,6 +174,11 @@ def netfilter_register(kernel: Kernel) -> None:
 
 def nf_net(net: Net) -> NetfilterNet:
     """The namespace's netfilter state (``net_generic``)."""
+    gen = net.gen  # the per-packet way in: the slot, without net_generic's checks
+    if gen is not None and 0 <= netfilter_net_ops.id < len(gen):
+        data = gen[netfilter_net_ops.id]
+        if data.__class__ is NetfilterNet:
+            return data
     data = net_generic(net, netfilter_net_ops)
     assert isinstance(data, NetfilterNet)
     return data
@@ -284,79 +296,6 @@ def _walk(table: Table, chain: Chain, hookmask: int, level: int,
 # the traversal
 # ---------------------------------------------------------------------------------
 
-def ip_packet_match(ip: IpSpec, pkt: PktView) -> bool:
-    """``ip_packet_match``: addresses, interfaces, protocol, fragments."""
-    inv = ip.invflags
-    if ((pkt.saddr & ip.smsk) != ip.src) != bool(inv & IPT_INV_SRCIP):
-        return False
-    if ((pkt.daddr & ip.dmsk) != ip.dst) != bool(inv & IPT_INV_DSTIP):
-        return False
-    if ip.iniface and iface_matches(ip.iniface, pkt.iif) == bool(inv & IPT_INV_VIA_IN):
-        return False
-    if ip.outiface and iface_matches(ip.outiface, pkt.oif) == bool(inv & IPT_INV_VIA_OUT):
-        return False
-    if ip.proto and (pkt.proto != ip.proto) != bool(inv & XT_INV_PROTO):
-        return False
-    return (ip.frag and not pkt.fragment) == bool(inv & IPT_INV_FRAG)
-
-
-def rule_matches(rule: Rule, pkt: PktView) -> bool:
-    if not ip_packet_match(rule.ip, pkt):
-        return False
-    return all(m.evaluate(pkt, rule.ip) for m in rule.matches)
-
-
-def ipt_do_table(net: Net, table: str, hook: int, pkt: PktView) -> int:
-    """Run ``pkt`` through the base chain of ``hook`` in ``table`` of ``net``.
-
-    Returns NF_ACCEPT, NF_DROP (or NF_QUEUE); rule and policy counters are
-    updated (a packet counts ``pkt.length`` bytes).  Without the table or the
-    base chain the answer is NF_ACCEPT and nothing is counted.
-    """
-    t = nf_net(net).tables.get(table)
-    base = t.base_chain(hook) if t is not None else None
-    if t is None or base is None:
-        return NF_ACCEPT
-    pkt.hook = hook
-    return _traverse(t, base, pkt)
-
-
-def _traverse(table: Table, base: Chain, pkt: PktView) -> int:
-    stack: list[tuple[Chain, int]] = []
-    chain, i = base, 0
-    while True:
-        if i >= len(chain.rules):
-            if not stack:
-                return _policy(base, pkt)
-            chain, i = stack.pop()
-            continue
-        rule = chain.rules[i]
-        i += 1
-        if not rule_matches(rule, pkt):
-            continue
-        rule.pcnt += 1
-        rule.bcnt += pkt.length
-        verdict = _rule_verdict(rule, pkt)
-        if verdict == XT_CONTINUE:
-            continue
-        if verdict == XT_RETURN:
-            if not stack:
-                return _policy(base, pkt)
-            chain, i = stack.pop()
-            continue
-        if verdict == _JUMP:
-            dest = table.chains.get(rule.jumpto)
-            if dest is None:
-                continue
-            if not rule.goto:
-                stack.append((chain, i))
-            chain, i = dest, 0
-            continue
-        return verdict
-
-
-_JUMP = -100
-
 # the tables each hook runs, in nf_tables priority order (raw -300, mangle -150,
 # nat dstnat -100, filter 0, security 50, nat srcnat 100)
 HOOK_TABLES: dict[int, tuple[str, ...]] = {
@@ -366,34 +305,93 @@ HOOK_TABLES: dict[int, tuple[str, ...]] = {
     OUT: ("raw", "mangle", "nat", "filter", "security"),
     POST: ("mangle", "nat"),
 }
+_NO_BASES: tuple[CBase, ...] = ()
+
+
+def hook_plan(nfnet: NetfilterNet) -> tuple[tuple[CBase, ...], ...]:
+    """Per hook, the base chains it runs (prepared), in priority order.  Made
+    again after each committed change, when the data path first asks."""
+    plan = nfnet.plan
+    if plan is None or nfnet.plan_gen != nfnet.gen:
+        plan = nfnet.plan = _make_plan(nfnet.tables)
+        nfnet.plan_tables = tuple(frozenset(b.table for b in bases) for bases in plan)
+        nfnet.plan_addrtype = any(isinstance(m, Addrtype) for t in nfnet.tables.values()
+                                  for _c, r in iter_rules(t) for m in r.matches)
+        nfnet.plan_gen = nfnet.gen
+    return plan
+
+
+def tables_at(nfnet: NetfilterNet, hook: int) -> frozenset[str]:
+    """The names of the tables with a base chain at ``hook`` (kept with the plan)."""
+    hook_plan(nfnet)
+    return nfnet.plan_tables[hook]
+
+
+def wants_addrtype(nfnet: NetfilterNet) -> bool:
+    """Whether any rule has an addrtype match: without one, nothing reads a
+    view's ``saddr_type``/``daddr_type`` and the data path may skip the
+    two route lookups that fill them."""
+    hook_plan(nfnet)
+    return nfnet.plan_addrtype
+
+
+def _make_plan(tables: dict[str, Table]) -> tuple[tuple[CBase, ...], ...]:
+    plan: list[tuple[CBase, ...]] = []
+    for hook in range(5):
+        bases = []
+        for name in HOOK_TABLES[hook]:
+            t = tables.get(name)
+            base = t.base_chain(hook) if t is not None else None
+            if t is not None and base is not None:
+                bases.append(CBase(name, base, t.prepared()[base.name]))
+        plan.append(tuple(bases) or _NO_BASES)
+    return tuple(plan)
+
+
+def nf_hook_active(net: Net, hook: int) -> bool:
+    """Whether any table has a base chain at ``hook``: without one the hook
+    lets every packet through and counts nothing, so the data path need not
+    build a view of the packet for it."""
+    return bool(hook_plan(nf_net(net))[hook])
+
+
+def ipt_do_table(net: Net, table: str, hook: int, pkt: PktView) -> int:
+    """Run ``pkt`` through the base chain of ``hook`` in ``table`` of ``net``.
+
+    Returns NF_ACCEPT, NF_DROP (or NF_QUEUE); rule and policy counters are
+    updated (a packet counts ``pkt.length`` bytes).  Without the table or the
+    base chain the answer is NF_ACCEPT and nothing is counted.
+    """
+    for base in hook_plan(nf_net(net))[hook]:
+        if base.table == table:
+            pkt.hook = hook
+            return _do_base(base, pkt)
+    return NF_ACCEPT
 
 
 def nf_hook(net: Net, hook: int, pkt: PktView, with_nat: bool = True) -> int:
     """Every table of ``hook`` in priority order; the first verdict that is not
     NF_ACCEPT ends it.  The nat chains see only a connection's first packet:
     the data path passes ``with_nat=False`` for the others."""
-    for table in HOOK_TABLES[hook]:
-        if table == "nat" and not with_nat:
+    pkt.hook = hook
+    for base in hook_plan(nf_net(net))[hook]:
+        if not with_nat and base.table == "nat":
             continue
-        verdict = ipt_do_table(net, table, hook, pkt)
+        verdict = _do_base(base, pkt)
         if verdict != NF_ACCEPT:
             return verdict
     return NF_ACCEPT
 
 
-def _rule_verdict(rule: Rule, pkt: PktView) -> int:
-    if rule.target is not None:
-        return rule.target.target(pkt)
-    if rule.jumpto:
-        return _JUMP
-    return XT_CONTINUE
-
-
-def _policy(base: Chain, pkt: PktView) -> int:
-    if base.counted:
-        base.pcnt += 1
-        base.bcnt += pkt.length
-    return NF_DROP if base.policy == "DROP" else NF_ACCEPT
+def _do_base(base: CBase, pkt: PktView) -> int:
+    verdict = run_chain(base.cchain, pkt)
+    if verdict != XT_RETURN:
+        return verdict
+    if base.counted:  # the policy
+        chain = base.chain
+        chain.pcnt += 1
+        chain.bcnt += pkt.length
+    return base.policy
 
 
 def iter_rules(table: Table) -> Iterator[tuple[Chain, Rule]]:

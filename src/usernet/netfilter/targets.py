@@ -342,7 +342,7 @@ class Nat(Target):
     def target(self, pkt: PktView) -> int:
         pkt.nat = NatRequest(self.NAME, self.min_ip if self.flags & MAP_IPS else 0,
                              self.max_ip if self.flags & MAP_IPS else 0,
-                             self.min_port, self.max_port, self.flags)
+                             self.min_port, self.max_port, self.flags, self.base_port)
         return NF_ACCEPT
 
 

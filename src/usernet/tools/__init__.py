@@ -70,7 +70,20 @@ ToolMain = Callable[[Proc, list[str]], int]
 
 
 def _registry() -> dict[str, ToolMain]:
-    from . import bridge, ip, iptables, misc, netdb, nstat, ping, ss, sysctl, tcpdump
+    from . import (
+        bridge,
+        conntrack,
+        dmesg,
+        ip,
+        iptables,
+        misc,
+        netdb,
+        nstat,
+        ping,
+        ss,
+        sysctl,
+        tcpdump,
+    )
 
     return {
         "ip": ip.main,
@@ -93,6 +106,8 @@ def _registry() -> dict[str, ToolMain]:
         "iptables-nft-save": iptables.save_main,
         "iptables-restore": iptables.restore_main,
         "iptables-nft-restore": iptables.restore_main,
+        "dmesg": dmesg.main,
+        "conntrack": conntrack.main,
     }
 
 

@@ -358,9 +358,11 @@ class UdpSock(Sock):
         ulen = n + 8
         # CHECKSUM_PARTIAL: the device would finish the sum; veth and lo never do
         check = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, ulen) or 0xFFFF
-        ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
-                          + bytes(data), tos=self.ip_opt(IP_TOS), ttl=self.ip_opt(IP_TTL),
-                          pmtudisc=pmtudisc)
+        err = ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
+                                + bytes(data), tos=self.ip_opt(IP_TOS),
+                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc)
+        if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
+            raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
         if addr is None and not flags and self.txc is None:
             self.txc = UdpTxCache.build(self, rt, pmtudisc)
