@@ -76,6 +76,8 @@ def ip_forward(dev: NetDevice, pkt: bytes, rt: OutputRoute, pkt_type: int, summe
         out = fwd
         ipv4_dp(net).mib["ForwDatagrams"] += 1
         ip_output(rt, out)  # POSTROUTING runs there
+        # the neighbour memo too: ip_list_rcv's established-flow shortcut uses it
+        rt.neigh = net.kernel.neigh_tbl.entries.get((rt.dev, rt.gateway or rt.daddr))
         return
     ipv4_dp(net).mib["ForwDatagrams"] += 1
     if n > mtu:

@@ -26,6 +26,7 @@ from ..dev.loopback import Loopback
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
 from ..netfilter import nf_log
+from ..netfilter.flow_fast import nf_flow_fast
 from ..netfilter.hooks import nf_enabled, nf_input_route, nf_ipv4, nf_skb_mark
 from ..wire.checksum import csum_partial
 from ..wire.icmp import (
@@ -142,10 +143,14 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     first flushes what is pending (so the order of events is unchanged) and
     takes the one-by-one path."""
     net = dev.net
-    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK or nf_enabled(net):
+    # with rules, only established flows a stateful FORWARD chain accepts
+    # first thing stay on this path (netfilter/flow_fast.py)
+    fast = nf_flow_fast(net) if nf_enabled(net) else None
+    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK or (fast is None and nf_enabled(net)):
         for frame in frames:
             ip_rcv(dev, frame, _pkt_type(dev, frame), summed)
         return
+    now = net.kernel.sched.now
     dp = net.ipv4.dp or ipv4_dp(net)
     mib = dp.mib
     ipv4 = net.ipv4
@@ -172,7 +177,8 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                 if not flags:
                     nb = rt.neigh
                     if (ttl > 1 and nb is not None and nb.nud_state & NUD_CONNECTED
-                            and tot_len <= rt.dev.mtu and not rt.metrics):
+                            and tot_len <= rt.dev.mtu and not rt.metrics
+                            and (fast is None or fast.forward(frame, tot_len, now))):
                         if rt.dev is not out_dev:
                             if outs:
                                 dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
@@ -185,7 +191,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                                + frame[26:ETH_HLEN + tot_len])
                         forwarded += 1
                         continue
-                elif flags & RTCF_LOCAL and not flags & RTCF_MULTICAST:
+                elif flags & RTCF_LOCAL and not flags & RTCF_MULTICAST and fast is None:
                     if outs:
                         dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
                         outs = []

@@ -44,6 +44,15 @@ from .conntrack_proto import (
     ICMP_ERRORS,
     ICMP_INVMAP,
     INVALID,
+    IPS_ASSURED,
+    IPS_CONFIRMED,
+    IPS_DST_NAT,
+    IPS_DST_NAT_DONE,
+    IPS_EXPECTED,
+    IPS_NAT_MASK,
+    IPS_SEEN_REPLY,
+    IPS_SRC_NAT,
+    IPS_SRC_NAT_DONE,
     REPEAT,
     CtTimeouts,
     generic_packet,
@@ -71,16 +80,10 @@ IP_CT_RELATED_REPLY = 4
 IP_CT_UNTRACKED = 7
 CT_NONE = -1  # no entry: the rules see INVALID
 
-# enum ip_conntrack_status
-IPS_EXPECTED = 1 << 0
-IPS_SEEN_REPLY = 1 << 1
-IPS_ASSURED = 1 << 2
-IPS_CONFIRMED = 1 << 3
-IPS_SRC_NAT = 1 << 4
-IPS_DST_NAT = 1 << 5
-IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT
-IPS_SRC_NAT_DONE = 1 << 7
-IPS_DST_NAT_DONE = 1 << 8
+# enum ip_conntrack_status: defined beside the protocols (which set them),
+# re-exported here
+__all__ = ["IPS_ASSURED", "IPS_CONFIRMED", "IPS_DST_NAT", "IPS_DST_NAT_DONE", "IPS_EXPECTED",
+           "IPS_NAT_MASK", "IPS_SEEN_REPLY", "IPS_SRC_NAT", "IPS_SRC_NAT_DONE"]
 
 # ctinfo -> the --ctstate bit (XT_STATE_BIT)
 STATE_BIT = (1 << 1, 1 << 2, 1 << 3, 1 << 1, 1 << 2)

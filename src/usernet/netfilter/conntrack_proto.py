@@ -28,6 +28,17 @@ if TYPE_CHECKING:
 
 NSEC = 1_000_000_000
 NF_ACCEPT = 1
+
+# enum ip_conntrack_status
+IPS_EXPECTED = 1 << 0
+IPS_SEEN_REPLY = 1 << 1
+IPS_ASSURED = 1 << 2
+IPS_CONFIRMED = 1 << 3
+IPS_SRC_NAT = 1 << 4
+IPS_DST_NAT = 1 << 5
+IPS_NAT_MASK = IPS_SRC_NAT | IPS_DST_NAT
+IPS_SRC_NAT_DONE = 1 << 7
+IPS_DST_NAT_DONE = 1 << 8
 INVALID = -1
 REPEAT = -4
 
@@ -145,8 +156,6 @@ def tcp_new(ct: NfConn, pkt: bytes, l4: int, tn: CtTimeouts) -> bool:
 
 def tcp_packet(ct: NfConn, pkt: bytes, l4: int, dir_: int, now: int, tn: CtTimeouts) -> int:
     """nf_conntrack_tcp_packet without window tracking."""
-    from .conntrack import IPS_ASSURED, IPS_CONFIRMED, IPS_SEEN_REPLY
-
     flags = pkt[l4 + 13]
     index = tcp_index(flags)
     old = ct.tcp_state
@@ -209,8 +218,6 @@ def tcp_packet(ct: NfConn, pkt: bytes, l4: int, dir_: int, now: int, tn: CtTimeo
 def udp_packet(ct: NfConn, pkt: bytes, l4: int, dir_: int, now: int, tn: CtTimeouts) -> int:
     """nf_conntrack_udp_packet: 30 s until both ways were seen; a stream
     still active after two seconds gets 120 s and ASSURED."""
-    from .conntrack import IPS_ASSURED, IPS_CONFIRMED, IPS_SEEN_REPLY
-
     status = ct.status
     if not status & IPS_CONFIRMED:
         ct.udp_stream_ts = now + 2 * NSEC

@@ -192,6 +192,12 @@ def _refresh(ctn: CtNet, nfn: NetfilterNet) -> None:
     ctn.active_gen = nfn.gen
 
 
+def refresh_ct_state(net: Net) -> None:
+    """Bring the namespace's conntrack switches (active, NAT) up to date with
+    its ruleset."""
+    _states(net)
+
+
 def _states(net: Net) -> tuple[CtNet, NetfilterNet]:
     nfn = nf_net(net)
     ctn = ct_net(net)

@@ -45,6 +45,7 @@ from .targets import Standard
 if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..net import Net
+    from .flow_fast import FlowFast
 
 PRE, IN, FWD, OUT, POST = (NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN, NF_INET_FORWARD,
                            NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING)
@@ -151,11 +152,12 @@ class NetfilterNet:
     generation number that moves with every committed change, and the data
     path's plan of the hooks (made for generation ``plan_gen``)."""
 
-    __slots__ = ("gen", "plan", "plan_addrtype", "plan_gen", "plan_tables", "tables")
+    __slots__ = ("fast", "gen", "plan", "plan_addrtype", "plan_gen", "plan_tables", "tables")
 
     def __init__(self) -> None:
         self.tables: dict[str, Table] = {}
         self.gen = 0
+        self.fast: FlowFast | None = None  # flow_fast's shortcut, for generation fast.gen
         self.plan: tuple[tuple[CBase, ...], ...] | None = None
         self.plan_tables: tuple[frozenset[str], ...] = ()
         self.plan_addrtype = False
