@@ -4,11 +4,16 @@ RELATED errors, activation, NOTRACK and CONNMARK."""
 from __future__ import annotations
 
 import re
+import sys
+from pathlib import Path
 
 import usernet.socket as usock
 from usernet import Kernel
 from usernet.netfilter.conntrack import ct_count
 from usernet.testing import ROUTER, VETH_PAIR, check_determinism
+
+sys.path.insert(0, str(Path(__file__).parent))
+from probes import udp_knock
 
 
 def _ok(k: Kernel, line: str) -> str:
@@ -157,18 +162,7 @@ def test_icmp_error_is_related_to_the_connection_it_quotes() -> None:
     _ok(k, "ip netns exec a iptables -A INPUT -m conntrack --ctstate RELATED -j ACCEPT")
     _ok(k, "ip netns exec a iptables -A INPUT -j DROP")
 
-    def probe() -> str:
-        s = usock.socket(usock.AF_INET, usock.SOCK_DGRAM)
-        s.connect(("10.0.0.2", 9))
-        s.send(b"x")
-        s.settimeout(1)
-        try:
-            s.recv(10)
-        except OSError as exc:
-            return type(exc).__name__
-        return "answered"
-
-    p = k.spawn(probe, netns="a")
+    p = k.spawn(udp_knock, "10.0.0.2", 9, 0, b"x", netns="a")
     k.run(until=2)
     assert p.result() == "ConnectionRefusedError"  # the port unreachable got in
     listing = _ok(k, "ip netns exec a iptables -L INPUT -v -n -x")

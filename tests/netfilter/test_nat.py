@@ -4,11 +4,17 @@ its device."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import usernet.socket as usock
 from usernet import Kernel
 from usernet.netfilter.nat import jhash2
 from usernet.testing import ROUTER
 from usernet.wire.checksum import csum_ok
+
+sys.path.insert(0, str(Path(__file__).parent))
+from probes import udp_knock
 
 # h1 (10.1.0.2) and h3 (10.3.0.2) behind r, which reaches h2 (10.2.0.2) on r2
 TWO_LANS = ROUTER + """\
@@ -178,19 +184,7 @@ def test_icmp_error_of_a_masqueraded_flow_reaches_the_inner_host_intact() -> Non
     _ok(k, "ip netns exec r iptables -t nat -A POSTROUTING -o r2 -j MASQUERADE")
     cap = k.capture("h1", "eth0", filter="icmp")
 
-    def probe() -> str:
-        s = usock.socket(usock.AF_INET, usock.SOCK_DGRAM)
-        s.bind(("0.0.0.0", 5555))
-        s.connect(("10.2.0.2", 9))
-        s.send(b"knock")
-        s.settimeout(1)
-        try:
-            s.recv(10)
-        except OSError as exc:
-            return type(exc).__name__
-        return "answered"
-
-    p = k.spawn(probe, netns="h1")
+    p = k.spawn(udp_knock, "10.2.0.2", 9, 5555, netns="h1")
     k.run(until=2)
     assert p.result() == "ConnectionRefusedError"
     ((_ts, frame),) = cap.packets
