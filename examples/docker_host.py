@@ -188,7 +188,10 @@ def run_usernet(webroot: str, echo: bool = False) -> dict[str, Any]:
     import usernet
     from usernet import Kernel
 
-    k = Kernel()
+    # links without delay: as on Linux's veth, what a send puts on the wire
+    # is received (and answered) before the send returns, so TCP segments
+    # the same way as in the kernel (see usernet.wait.softirq_exit)
+    k = Kernel(link_delay_ns=0)
     for line in _lines(SETUP):
         _show(echo, line, k.cmd(line))
     http_results = []

@@ -105,6 +105,20 @@ def test_threads_are_tasks_in_virtual_time() -> None:
     assert log == [(1.0, "w1", h1), (2.0, "w2", h1), (3.0, "w3", h1)]
 
 
+def test_a_thread_ending_after_the_block_leaves_the_main_thread_alone() -> None:
+    """A thread still running when the block ends finishes when the kernel
+    runs again; threading has forgotten it, and its end must not unregister
+    the real main thread (whose ident the real get_ident gives again)."""
+    k = Kernel()
+    with patched(k):
+        t = threading.Thread(target=time.sleep, args=(5,))
+        t.start()
+        time.sleep(1)
+    k.run(until=10)  # the thread ends now, outside the block
+    assert threading.current_thread() is threading.main_thread()
+    assert threading.main_thread().ident in threading._active  # type: ignore[attr-defined]
+
+
 def test_synchronisation_primitives() -> None:
     k = Kernel()
     with patched(k):

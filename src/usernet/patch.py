@@ -469,9 +469,9 @@ class Patch:
         for ident, proc in list(self.threads.items()):
             if proc.greenlet is not None:
                 _release_sentinels(proc.greenlet)
-            threading._active.pop(ident, None)  # type: ignore[attr-defined]
+            _forget_thread(ident)
         for ident in self.idents:
-            threading._active.pop(ident, None)  # type: ignore[attr-defined]
+            _forget_thread(ident)
         with contextlib.suppress(AttributeError):
             locks = threading._shutdown_locks  # type: ignore[attr-defined]
             for lock in [lk for lk in locks if isinstance(lk, GreenLock)]:
@@ -502,6 +502,19 @@ def _release_sentinels(g: Any) -> None:
 
 
 _ORIG_GET_IDENT = _thread.get_ident
+
+
+def _forget_thread(ident: int) -> None:
+    """threading forgets a thread that outlives the block.  If it ends later
+    (the kernel runs again), its ``_delete`` would ask the real get_ident,
+    which names the main thread, and unregister that: it must not."""
+    thread = threading._active.pop(ident, None)  # type: ignore[attr-defined]
+    if thread is not None:
+        thread._delete = _already_forgotten
+
+
+def _already_forgotten() -> None:
+    return None
 
 
 @contextlib.contextmanager

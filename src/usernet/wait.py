@@ -128,6 +128,25 @@ def yield_now(kernel: Kernel) -> None:
     g.parent.switch()
 
 
+SOFTIRQ_ROUNDS = 64  # bound on the steps aside one system call takes
+
+
+def softirq_exit(kernel: Kernel) -> None:
+    """The end of a system call that may have sent something, on links
+    without delay (``Kernel(link_delay_ns=0)``): as Linux runs the receive
+    path of a veth in the sender's softirq, at ``local_bh_enable``, before
+    the call returns, the task steps aside until nothing is due at this
+    instant -- the peer's answer (an ACK, an ICMP error) is in by then.
+    With a link delay nothing is due yet and this costs one comparison."""
+    if kernel.link_delay_ns:
+        return
+    sched = kernel.sched
+    for _ in range(SOFTIRQ_ROUNDS):
+        if sched.next_time() != sched.now:
+            return
+        yield_now(kernel)
+
+
 SYSCALL_NS = 1_000  # virtual CPU time a sending system call costs
 CPU_QUANTUM_NS = 64_000  # debt paid at once: one switch per quantum, not per call
 

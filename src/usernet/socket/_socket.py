@@ -24,7 +24,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
-from ..wait import charge_cpu, wait_event
+from ..wait import charge_cpu, softirq_exit, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
@@ -312,6 +312,8 @@ class socket:
             return 0
         except KernelError as exc:
             err = exc.errno or 0
+        finally:
+            softirq_exit(self._kernel)  # the SYN's answer, on links without delay
         if err != errno.EINPROGRESS or self._timeout == 0.0:
             return err
         def done() -> bool:
@@ -347,7 +349,10 @@ class socket:
         return self._fmt(self._kcall(lambda sk: sk.getpeername()))
 
     def shutdown(self, how: int) -> None:
-        self._kcall(lambda sk: sk.shutdown(how))
+        try:
+            self._kcall(lambda sk: sk.shutdown(how))
+        finally:
+            softirq_exit(self._kernel)  # a FIN's answer
 
     def _kcall(self, fn: Callable[[Sock], T]) -> T:
         sk = self._sk()
@@ -364,10 +369,12 @@ class socket:
             sent = sk.send_connected(data)
             if sent >= 0:
                 charge_cpu(self._kernel)
+                softirq_exit(self._kernel)
                 return sent
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
         charge_cpu(self._kernel)
+        softirq_exit(self._kernel)
         return sent
 
     def sendto(self, data: Any, flags_or_addr: Any, address: Any = None) -> int:
@@ -377,6 +384,7 @@ class socket:
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, addr, f), POLLOUT, flags, "sendto")
         charge_cpu(self._kernel)
+        softirq_exit(self._kernel)
         return sent
 
     def sendall(self, data: Any, flags: int = 0) -> None:
@@ -388,6 +396,7 @@ class socket:
             sent = self._call(_sender(sk, view), POLLOUT, flags, "sendall", deadline)
             view = view[sent:]
         charge_cpu(self._kernel)
+        softirq_exit(self._kernel)
 
     def sendmsg(self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0,
                 address: Any = None) -> int:
@@ -604,6 +613,7 @@ class socket:
         fd, self._fd = self._fd, -1
         if fd != -1:
             fd_table(self._kernel).close(fd)
+            softirq_exit(self._kernel)  # a FIN or RST's answer
 
     def detach(self) -> int:
         """Forget the descriptor without closing it; returns it."""
