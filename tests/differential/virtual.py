@@ -132,7 +132,9 @@ def run_virtual(fn: Callable[..., Any], topology: str, timeout: float = 30.0,
 
 
 def _run(fn: Callable[..., Any], topology: str, timeout: float, seed: int) -> tuple[bool, Any]:
-    kernel = Kernel(seed=seed)
+    # links without delay, as veth is: the peer's answer is in before a
+    # sending call returns, which decides e.g. who finds an accept queue full
+    kernel = Kernel(seed=seed, link_delay_ns=0)
     for line in commands(topology, {role: role for role in roles(topology)}):
         res = kernel.cmd(line)
         if res.rc != 0:
