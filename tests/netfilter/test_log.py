@@ -136,8 +136,6 @@ def test_log_uid() -> None:
     assert k.cmd("dmesg -t").stdout.endswith(" SEQ=1 UID=0 GID=0 \n")
 
 
-@pytest.mark.xfail(strict=True, reason="POSTROUTING of a forwarded packet gets no input "
-                   "device from the IPv4 output path")
 def test_log_postrouting_of_forwarded_packet() -> None:
     """Linux passes the input device to POSTROUTING (ip_output: indev =
     skb->dev), so LOG there shows IN= and MAC= of a forwarded packet."""

@@ -505,10 +505,10 @@ def _local_in(net: Net, ctn: CtNet, v: PktView, pkt: bytes, indev: NetDevice | N
 
 
 def _postrouting(net: Net, ctn: CtNet, v: PktView, pkt: bytes, outdev: NetDevice | None,
-                 rt: OutputRoute | None) -> bytes | None:
+                 rt: OutputRoute | None, indev: NetDevice | None = None) -> bytes | None:
     ctn.cur = None
-    out = _tables(net, ("mangle",), POST, v, pkt, None, outdev, rt)
-    out = _nat(net, ctn, POST, v, out, None, outdev, rt)
+    out = _tables(net, ("mangle",), POST, v, pkt, indev, outdev, rt)
+    out = _nat(net, ctn, POST, v, out, indev, outdev, rt)
     if out is None or not _confirm(net, ctn, v):
         return None
     if outdev is not None and outdev.flags & IFF_LOOPBACK and (
@@ -523,8 +523,12 @@ def nf_output(net: Net, rt: OutputRoute, pkt: bytes) -> tuple[OutputRoute, bytes
     or the errno the sender sees (EPERM for a drop, as nf_hook_slow)."""
     ctn, _nfn = _states(net)
     if rt.is_input:  # forwarded: FORWARD ran, POSTROUTING is left
-        v = _continued(net, ctn, POST, pkt, None, rt.dev)
-        out = _postrouting(net, ctn, v, pkt, rt.dev, rt) if v is not None else None
+        # ip_output's indev = skb->dev: the device the packet came in on
+        # (LOG shows it), which FORWARD's view still names
+        cur = ctn.cur
+        indev = net.dev_by_name.get(cur.iif) if cur is not None and cur.iif else None
+        v = _continued(net, ctn, POST, pkt, indev, rt.dev)
+        out = _postrouting(net, ctn, v, pkt, rt.dev, rt, indev) if v is not None else None
         return errno.EPERM if out is None else (rt, out)
     res = _local_out(net, ctn, rt, pkt)
     if isinstance(res, int):
