@@ -109,11 +109,23 @@ def _ct_snapshot(k: Kernel) -> list[tuple[Any, ...]]:
                    ct.udp_stream_ts) for ct, d in ctn.hash.values() if not d)
 
 
-def _run(shortcut: bool, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+# a router with a host firewall only: FORWARD, PREROUTING and POSTROUTING
+# are empty, two of them with counted policies
+HOST_FIREWALL = """\
+ip netns exec r iptables -A INPUT -p tcp --dport 22 -j DROP
+ip netns exec r iptables -A INPUT -p icmp -j ACCEPT
+ip netns exec r iptables -P FORWARD ACCEPT
+ip netns exec r iptables -t mangle -Z POSTROUTING
+ip netns exec r iptables -t raw -A OUTPUT -j ACCEPT
+"""
+
+
+def _run(shortcut: bool, monkeypatch: pytest.MonkeyPatch,
+         rules: str = STATEFUL) -> dict[str, Any]:
     if not shortcut:
         monkeypatch.setattr(ip_input, "nf_flow_fast", lambda net: None)
     k = Kernel(seed=3)
-    k.script(ROUTER + STATEFUL)
+    k.script(ROUTER + rules)
     cap = k.capture("h2", "eth0")  # not on r: a tap makes r take frames one by one
     result = _traffic(k)
     k.run(until=1)
@@ -143,6 +155,19 @@ def test_shortcut_leaves_what_the_hooks_leave(monkeypatch: pytest.MonkeyPatch) -
     # the established rule did count the flows' packets
     est = next(line for line in fast["counters"] if "ESTABLISHED" in line)
     assert int(est.split(":")[0].strip("[")) > 100
+
+
+def test_host_firewall_shortcut_leaves_what_the_hooks_leave(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _run(True, monkeypatch, HOST_FIREWALL)
+    full = _run(False, monkeypatch, HOST_FIREWALL)
+    assert fast["fast"] and fast["result"]["bursts"] == "ok"
+    assert fast["result"] == full["result"]
+    assert fast["frames"] == full["frames"]
+    assert fast["counters"] == full["counters"]
+    assert fast["snmp"] == full["snmp"]
+    policy = next(line for line in fast["counters"] if line.startswith(":FORWARD"))
+    assert int(policy.split("[")[1].split(":")[0]) > 100  # counted, and on the shortcut
 
 
 @pytest.fixture

@@ -20,6 +20,11 @@ a FORWARD chain that does not start with that rule, a packet whose entry is
 missing, expired, unconfirmed, NATed or not yet answered, TCP segments with
 SYN, FIN or RST or of a connection that is not ESTABLISHED, fragments, ICMP.
 The plan is remade whenever the ruleset changes (``NetfilterNet.gen``).
+
+A namespace whose rules are all elsewhere (INPUT, OUTPUT: a host firewall
+on a router) and that does not track connections forwards every packet the
+burst path can: its PREROUTING, FORWARD and POSTROUTING chains are empty
+and accept, so the hooks only count the policies that are counted.
 """
 
 from __future__ import annotations
@@ -32,32 +37,43 @@ from .conntrack import IPS_CONFIRMED, IPS_NAT_MASK, IPS_SEEN_REPLY, CtNet, ct_ne
 from .conntrack_proto import TCP_ESTABLISHED, tcp_packet, udp_packet
 from .hooks import refresh_ct_state
 from .matches import CT_STATE, CT_STATE_ALIAS, Conntrack
-from .packet import CT_ESTABLISHED, NF_INET_FORWARD
+from .packet import CT_ESTABLISHED, NF_INET_FORWARD, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING
 from .rule import Rule
-from .tables import nf_net, tables_at
+from .tables import Chain, nf_net, tables_at
 from .targets import Standard
 
 if TYPE_CHECKING:
     from ..net import Net
 
+_FORWARD_PATH = (NF_INET_PRE_ROUTING, NF_INET_FORWARD, NF_INET_POST_ROUTING)
 _TUPLE = struct.Struct("!9xB2xIIHH")  # from the IPv4 header: proto, saddr, daddr, ports
 
 
 class FlowFast:
-    """A namespace's shortcut, valid for one ruleset generation."""
+    """A namespace's shortcut, valid for one ruleset generation: with
+    ``rule`` None, the hooks of a forwarded packet have nothing to do but
+    count the policies of the ``counted`` empty chains."""
 
-    __slots__ = ("ctn", "gen", "net", "rule")
+    __slots__ = ("counted", "ctn", "gen", "net", "rule")
 
-    def __init__(self, net: Net, ctn: CtNet, rule: Rule, gen: int) -> None:
+    def __init__(self, net: Net, ctn: CtNet, rule: Rule | None, gen: int,
+                 counted: tuple[Chain, ...] = ()) -> None:
         self.net = net
         self.ctn = ctn
         self.rule = rule
         self.gen = gen
+        self.counted = counted
 
     def forward(self, frame: bytes, tot_len: int, now: int) -> bool:
         """Account for forwarded ``frame`` (Ethernet, IPv4 header without
         options at 14) as its hooks would; False: it must take the full way
         (nothing was changed)."""
+        if self.rule is None:
+            for chain in self.counted:
+                chain.pcnt += 1
+                chain.bcnt += tot_len
+            self.ctn.cur = None
+            return True
         if frame[20] & 0x3F or frame[21]:
             return False  # a fragment
         proto, saddr, daddr, sport, dport = _TUPLE.unpack_from(frame, 14)
@@ -104,10 +120,18 @@ def nf_flow_fast(net: Net) -> FlowFast | None:
 
 def _plan(net: Net) -> FlowFast | None:
     nfn = nf_net(net)
-    if set(nfn.tables) != {"filter"} or tables_at(nfn, NF_INET_FORWARD) != {"filter"}:
-        return None
     ctn = ct_net(net)
     refresh_ct_state(net)
+    if not ctn.active and not ctn.nat_on:
+        # rules elsewhere (INPUT, OUTPUT) only: a forwarded packet meets
+        # empty chains that accept it, and counts their policies if counted
+        chains = [c for t in nfn.tables.values() for c in t.chains.values()
+                  if c.hook in _FORWARD_PATH]
+        if all(not c.rules and c.policy == "ACCEPT" for c in chains):
+            return FlowFast(net, ctn, None, nfn.gen, tuple(c for c in chains if c.counted))
+        return None
+    if set(nfn.tables) != {"filter"} or tables_at(nfn, NF_INET_FORWARD) != {"filter"}:
+        return None
     if not ctn.active or ctn.nat_on:
         return None
     chain = nfn.tables["filter"].chains.get("FORWARD")
