@@ -31,12 +31,6 @@ SCENARIOS = ("udp_raw", "tcp_states", "tcp_listen", "none")
 
 # Runs whose difference is known, and why (for the owners of the other parts).
 KNOWN: dict[tuple[str, str], str] = {
-    ("udp_raw", "-uan autobound"):
-        "UdpSock does not record SOCK_BINDPORT_LOCK (bind with an explicit port), so the "
-        "kernel half of 'autobound' cannot tell explicit binds in the ephemeral range",
-    ("tcp_listen", "-tani"):
-        "before the handshake Linux has mss_cache 524 (536 less the timestamp option) and "
-        "rcv_mss 88 (TCP_MIN_MSS); the TCP model has 536 and 536",
 }
 
 # tcp_info fields the real kernel reports that the TCP model does not keep (or

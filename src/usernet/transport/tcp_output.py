@@ -58,6 +58,7 @@ from .tcp import (
     TCP_LAST_ACK,
     TCP_MAX_QUICKACKS,
     TCP_MAX_WSCALE,
+    TCP_MIN_MSS,
     TCP_MSS_DEFAULT,
     TCP_NAGLE_CORK,
     TCP_NAGLE_OFF,
@@ -158,17 +159,20 @@ def tcp_header_opt_len(sk: TcpSock) -> int:
     return 12 if sk.ts_ok else 0
 
 
-def tcp_sync_mss(sk: TcpSock, pmtu: int) -> int:
-    """tcp_sync_mss: the segment size for a path MTU."""
+def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
+    """tcp_sync_mss: the segment size for a path MTU.  ``opt_len`` is the
+    options' share of tcp_header_len (by default, the timestamps agreed)."""
+    if opt_len is None:
+        opt_len = tcp_header_opt_len(sk)
     mss = pmtu - 40
     if mss > sk.mss_clamp:
         mss = sk.mss_clamp
     mss = max(mss, sysctl_int(sk.net, "net.ipv4.tcp_min_snd_mss"))
-    mss -= tcp_header_opt_len(sk)
+    mss -= opt_len
     mw = sk.max_window
     cutoff = mw >> 1 if mw > TCP_MSS_DEFAULT else mw
     if cutoff and mss > cutoff:
-        mss = max(cutoff, 68 - 20 - tcp_header_opt_len(sk))
+        mss = max(cutoff, 68 - 20 - opt_len)
     sk.pmtu = pmtu
     sk.mss_cache = mss
     _set_gso_segs(sk)
@@ -473,9 +477,16 @@ def tcp_connect_init(sk: TcpSock) -> None:
         sk.mss_clamp = sk.user_mss
     else:
         sk.mss_clamp = TCP_MSS_DEFAULT
-    tcp_sync_mss(sk, route_mtu(rt))
+    # until the SYN-ACK, tcp_header_len counts the timestamps the SYN offers
+    # and the clamp is the default: ss shows mss:524 for a SYN_SENT socket
+    sk.max_window = 0
+    tcp_sync_mss(sk, route_mtu(rt),
+                 12 if sysctl_int(net, "net.ipv4.tcp_timestamps") else 0)
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
+    # tcp_initialize_rcv_mss, before the window exists: TCP_MIN_MSS
+    sk.rcv_mss = max(min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT),
+                     TCP_MIN_MSS)
     full = tcp_full_space(sk)
     if sk.rcvbuf_locked and (sk.window_clamp > full or sk.window_clamp == 0):
         sk.window_clamp = full

@@ -149,8 +149,8 @@ class ReuseportGroup:
 class UdpSock(Sock):
     """A SOCK_DGRAM socket, tagged forever with the namespace it was made in."""
 
-    __slots__ = ("bind_locked", "daddr", "dport", "drops", "errq", "fast", "laddr", "lport",
-                 "rcvq", "reuseport_group", "rmem_alloc", "saddr", "txc")
+    __slots__ = ("bind_locked", "bind_port_locked", "daddr", "dport", "drops", "errq", "fast",
+                 "laddr", "lport", "rcvq", "reuseport_group", "rmem_alloc", "saddr", "txc")
 
     def __init__(self, net: Net, family: int = AF_INET, type: int = SOCK_DGRAM,
                  protocol: int = IPPROTO_UDP) -> None:
@@ -161,6 +161,7 @@ class UdpSock(Sock):
         self.daddr = 0  # the peer, once connected
         self.dport = 0
         self.bind_locked = False  # SOCK_BINDADDR_LOCK: bind() chose laddr
+        self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
         self.rcvq: deque[tuple[bytes, Address, int]] = deque()  # data, from, truesize
         self.rmem_alloc = 0
         self.drops = 0
@@ -193,6 +194,7 @@ class UdpSock(Sock):
             self.laddr = self.saddr = 0
             raise KernelError(errno.EADDRINUSE)
         self.bind_locked = bool(ip)
+        self.bind_port_locked = bool(port)
         self._update_fast()
 
     def _nonlocal_ok(self) -> bool:
