@@ -47,8 +47,12 @@ class WaitQueue:
             self.waiters.remove(waiter)
 
     def wake_up(self) -> None:
-        if self.waiters:
-            for waiter in list(self.waiters):
+        waiters = self.waiters
+        if waiters:
+            if len(waiters) == 1:  # the common case: no copy (a waker never adds)
+                waiters[0]()
+                return
+            for waiter in list(waiters):
                 waiter()
 
 
@@ -147,6 +151,7 @@ def softirq_exit(kernel: Kernel) -> None:
         yield_now(kernel)
 
 
+_getcurrent = greenlet.getcurrent  # charge_cpu runs once per system call
 SYSCALL_NS = 1_000  # virtual CPU time a sending system call costs
 CPU_QUANTUM_NS = 64_000  # debt paid at once: one switch per quantum, not per call
 
@@ -158,7 +163,7 @@ def charge_cpu(kernel: Kernel, ns: int = SYSCALL_NS) -> None:
     (outside tasks: per kernel) and is paid by sleeping once it reaches a
     quantum, so the receivers, timers and links run meanwhile --
     deterministically."""
-    g = greenlet.getcurrent()
+    g = _getcurrent()
     holder: Any = g if g.__class__ is TaskGreenlet else kernel
     debt = holder.cpu_debt + ns
     if debt < CPU_QUANTUM_NS:

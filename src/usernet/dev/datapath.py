@@ -120,7 +120,7 @@ def netif_rx_list(dev: NetDevice, frames: list[bytes], delay_ns: int) -> int:
     return len(frames)
 
 
-class _Burst(list[bytes]):
+class RxBurst(list[bytes]):
     """A backlog entry netif_rx made itself, so it may grow: frames sent one
     by one at the same instant join the same entry (a burst), as they would
     be received in one NAPI poll anyway.  Lists handed to netif_rx_list
@@ -135,12 +135,12 @@ def netif_rx(dev: NetDevice, frame: bytes, delay_ns: int = 0) -> bool:
     q = dev.backlog
     if q:
         due, burst = q[-1]
-        if (burst.__class__ is _Burst and due == dev.net.kernel.sched.now + delay_ns
+        if (burst.__class__ is RxBurst and due == dev.net.kernel.sched.now + delay_ns
                 and dev.backlog_len < NETDEV_MAX_BACKLOG):
             burst.append(frame)
             dev.backlog_len += 1
             return True
-    return netif_rx_list(dev, _Burst((frame,)), delay_ns) == 1
+    return netif_rx_list(dev, RxBurst((frame,)), delay_ns) == 1
 
 
 def napi_poll(dev: NetDevice) -> None:

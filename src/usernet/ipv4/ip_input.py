@@ -63,6 +63,9 @@ RT_ERROR_BURST = 5 * 250  # ... after a burst of five
 
 # Transport handlers: protocol -> handler(dev, pkt, ihl, rt, summed)
 inet_protos: dict[int, Any] = {}
+# ... that ip_list_rcv may give the whole frame instead (UDP):
+# protocol -> handler(dev, frame, tot_len, rt, summed, mib), 20-byte header
+inet_frame_protos: dict[int, Any] = {}
 
 
 def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
@@ -160,7 +163,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     mac = dev.dev_addr
     cache_get = cache.get
     raw_socks = dp.raw_socks
-    udp = inet_protos.get(17)
+    udp = inet_frame_protos.get(17)
     tcp = inet_protos.get(6)
     out_dev: NetDevice | None = None
     outs: list[bytes] = []
@@ -204,13 +207,12 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         mib["InDelivers"] += 1
                         tcp(dev, memoryview(frame)[ETH_HLEN:ETH_HLEN + tot_len], 20, rt, summed)
                         continue
-                    pkt = frame[ETH_HLEN:ETH_HLEN + tot_len]
                     if proto == 17 and udp is not None and not raw_socks \
                             and not (frame[20] & 0x3F or frame[21]):
                         mib["InDelivers"] += 1
-                        udp(dev, pkt, 20, rt, summed)
+                        udp(dev, frame, tot_len, rt, summed, mib)  # no copy of the packet
                     else:
-                        ip_local_deliver(dev, pkt, rt, summed)
+                        ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
                     continue
         if outs:
             dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]

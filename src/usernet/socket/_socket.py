@@ -364,12 +364,16 @@ class socket:
     # -- data -----------------------------------------------------------------------------
 
     def send(self, data: Any, flags: int = 0) -> int:
-        sk = self._sk()
+        if self._fd == -1:  # _sk, inline: this is the per-datagram path
+            raise oserror(errno.EBADF)
+        sk = self._file.sk
         if not flags and type(data) is bytes:
             sent = sk.send_connected(data)
             if sent >= 0:
-                charge_cpu(self._kernel)
-                softirq_exit(self._kernel)
+                kernel = self._kernel
+                charge_cpu(kernel)
+                if not kernel.link_delay_ns:  # softirq_exit's own first test
+                    softirq_exit(kernel)
                 return sent
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
@@ -411,7 +415,9 @@ class socket:
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         if not flags:
-            data = self._sk().recv_ready(bufsize)
+            if self._fd == -1:  # _sk, inline
+                raise oserror(errno.EBADF)
+            data = self._file.sk.recv_ready(bufsize)
             if data is not None:
                 return data
         return self._recv(bufsize, flags, "recv")[0]

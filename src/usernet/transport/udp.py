@@ -34,8 +34,8 @@ import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..dev.datapath import dev_queue_xmit
-from ..dev.netdevice import IFF_LOOPBACK
+from ..dev.datapath import dev_can_gso, dev_queue_xmit
+from ..dev.netdevice import IFF_LOOPBACK, IFF_UP
 from ..errors import KernelError
 from ..ipv4 import rt_cache
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
@@ -386,19 +386,24 @@ class UdpSock(Sock):
         nb = c.neigh.get(c.key)
         if nb is None or not nb.nud_state & NUD_CONNECTED:
             return -1
-        ulen = n + 8
-        s = c.ipsum + ulen
-        s = (s & 0xFFFF) + (s >> 16)
-        u = c.usum + ulen
-        u = (u & 0xFFFF) + (u >> 16)
-        frame = nb.hh + _UDPIP_HDR.pack(
-            0x45, c.tos, ulen + 20, 0, IP_DF, c.ttl, IPPROTO_UDP,
-            ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF, c.saddr, c.daddr, c.sport, c.dport, ulen,
-            (u & 0xFFFF) + (u >> 16)) + data
+        hh = nb.hh
+        if hh is not c.hh:  # a new link-layer address: every header changes
+            c.hh = hh
+            c.hdrs.clear()
+        hdr = c.hdrs.get(n)
+        if hdr is None:
+            hdr = c.header(hh, n)
+        frame = hdr + data
         mib = c.mib
         mib["OutRequests"] += 1
         mib["UdpOutDatagrams"] += 1
-        dev_queue_xmit(c.dev, frame)
+        dev = c.dev
+        if c.gso and dev.flags & IFF_UP and dev.carrier and not dev.taps:
+            # dev_queue_xmit's outcome without its call: nothing to capture,
+            # no segmentation for a device that takes any size
+            dev.ndo_start_xmit(frame)
+        else:
+            dev_queue_xmit(dev, frame)
         return n
 
     def _check_size(self, ulen: int, rt: OutputRoute, pmtudisc: int, dport: int) -> None:
@@ -517,6 +522,8 @@ class UdpSock(Sock):
 
 # the IPv4 header and the UDP header of send_connected's frames
 _UDPIP_HDR = struct.Struct("!BBHHHBBHIIHHHH")
+_unpack_udp = UDP_HDR.unpack_from
+HDR_MEMO_MAX = 64  # payload lengths whose headers a UdpTxCache keeps
 
 
 class UdpTxCache:
@@ -525,8 +532,8 @@ class UdpTxCache:
     frame to a unicast neighbour (id 0, as ip_select_ident gives DF packets
     of this path), so the fast path cannot disagree with the slow one."""
 
-    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "ipsum", "key", "max_len", "mib",
-                 "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl", "usum")
+    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "gso", "hdrs", "hh", "ipsum", "key",
+                 "max_len", "mib", "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl", "usum")
 
     def __init__(self, sk: UdpSock, rt: OutputRoute) -> None:
         net = sk.net
@@ -536,6 +543,7 @@ class UdpTxCache:
         self.nft = nf_net(net)
         self.max_len = route_mtu(rt) - 28
         self.dev = rt.dev
+        self.gso = dev_can_gso(rt.dev)  # dev_queue_xmit never cuts its frames
         self.neigh: dict[Any, Any] = net.kernel.neigh_tbl.entries
         self.key = (rt.dev, rt.gateway or rt.daddr)
         self.tos = tos = sk.ip_opt(IP_TOS)
@@ -549,6 +557,27 @@ class UdpTxCache:
                       + (rt.daddr >> 16) + (rt.daddr & 0xFFFF))
         self.usum = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, 0)
         self.mib = ipv4_dp(net).mib
+        self.hh: bytes | None = None  # the neighbour's hh the memo below was built with
+        self.hdrs: dict[int, bytes] = {}  # payload length -> headers (header())
+
+    def header(self, hh: bytes, n: int) -> bytes:
+        """The frame's headers for an ``n``-byte payload: they depend on
+        nothing else, so each length's is built once (a sender's datagrams
+        mostly share a few lengths; the memo is bounded)."""
+        ulen = n + 8
+        s = self.ipsum + ulen
+        s = (s & 0xFFFF) + (s >> 16)
+        u = self.usum + ulen
+        u = (u & 0xFFFF) + (u >> 16)
+        hdr = hh + _UDPIP_HDR.pack(
+            0x45, self.tos, ulen + 20, 0, IP_DF, self.ttl, IPPROTO_UDP,
+            ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF, self.saddr, self.daddr, self.sport,
+            self.dport, ulen, (u & 0xFFFF) + (u >> 16))
+        hdrs = self.hdrs
+        if len(hdrs) >= HDR_MEMO_MAX:
+            hdrs.clear()
+        hdrs[n] = hdr
+        return hdr
 
     @staticmethod
     def build(sk: UdpSock, rt: OutputRoute, pmtudisc: int) -> UdpTxCache | None:
@@ -695,6 +724,39 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
         wq.wake_up()
 
 
+def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, summed: int,
+                  mib: dict[str, int]) -> None:
+    """udp_rcv for ip_list_rcv's local delivery of an unfragmented packet
+    with a 20-byte header, given the whole frame: the commonest datagram --
+    checksum trusted, for the one unconnected socket of its port -- is
+    queued straight from the frame (one copy, the payload); anything else
+    takes udp_rcv's road with the packet, which decides as before."""
+    if tot_len >= 28:
+        sport, dport, ulen, check = _unpack_udp(frame, 34)
+        if 8 <= ulen <= tot_len - 20 and (summed or not check):
+            socks = udp_table.get((dev.net, dport))
+            if socks is not None and len(socks) == 1:
+                sk = socks[0]
+                fast = sk.fast
+                if fast is not None and (not fast or fast == rt.daddr):
+                    # udp_queue_rcv, inline, as in udp_rcv (832: SMALL_TRUESIZE)
+                    size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)
+                    rmem = sk.rmem_alloc
+                    if rmem + size > sk.rcvbuf and rmem:
+                        sk.drops += 1
+                        mib["UdpRcvbufErrors"] += 1
+                        mib["UdpInErrors"] += 1
+                        return
+                    sk.rmem_alloc = rmem + size
+                    mib["UdpInDatagrams"] += 1
+                    sk.rcvq.append((frame[42:34 + ulen], (rt.saddr, sport), size))
+                    wq = sk.wq
+                    if wq.waiters:
+                        wq.wake_up()
+                    return
+    udp_rcv(dev, frame[14:14 + tot_len], 20, rt, summed)
+
+
 def udp_truesize(ulen: int, mtu: int) -> int:
     """The truesize a datagram of UDP length ``ulen`` charges when it came
     over a link of ``mtu``: one skb (data + 51 bytes of headers, headroom
@@ -794,7 +856,8 @@ def udp_err(dev: NetDevice, pkt: bytes, ihl: int, info: int) -> None:
 
 
 def udp_register() -> None:
-    from ..ipv4.ip_input import inet_protos
+    from ..ipv4.ip_input import inet_frame_protos, inet_protos
 
     inet_protos[IPPROTO_UDP] = udp_rcv
+    inet_frame_protos[IPPROTO_UDP] = udp_rcv_frame
     icmp_err_handlers[IPPROTO_UDP] = udp_err
