@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import socket as _s
 import weakref
+from builtins import type as builtins_type
 from typing import TYPE_CHECKING, Any
 
 from ..task import current_task
@@ -175,7 +176,20 @@ def addr_str(addr: int) -> str:
     return _s.inet_ntoa(addr.to_bytes(4, "big"))
 
 
+# IDNA text of the str hosts seen so far: a pure function of the string,
+# and its codec is slow.  Bounded: cleared when full.
+_IDNA: dict[str, str] = {}
+
+
 def _host_text(host: Any) -> str:
+    if type(host) is str:  # exactly str: a subclass may hash or encode its own way
+        text = _IDNA.get(host)
+        if text is None:
+            text = host.encode("idna").decode("ascii")
+            if len(_IDNA) >= 4096:
+                _IDNA.clear()
+            _IDNA[host] = text
+        return text
     if isinstance(host, str):
         return host.encode("idna").decode("ascii")
     if isinstance(host, bytes | bytearray):
@@ -183,17 +197,28 @@ def _host_text(host: Any) -> str:
     raise TypeError(f"str, bytes or bytearray expected, not {type(host).__name__}")
 
 
+# setipaddr's dotted quads already parsed: text -> address.
+_QUADS: dict[str, int] = {}
+
+
 def setipaddr(host: Any, kernel: Kernel | None = None) -> int:
     """CPython's setipaddr for AF_INET: "" is any, "<broadcast>" all ones,
     a dotted quad itself, anything else through getaddrinfo."""
     name = _host_text(host)
+    quad = _QUADS.get(name)
+    if quad is not None:
+        return quad
     if name == "":
         return 0
     if name in ("<broadcast>", "255.255.255.255"):
         return 0xFFFFFFFF
     parts = name.split(".")
     if len(parts) == 4 and all(p.isdigit() and int(p) <= 255 for p in parts):
-        return int.from_bytes(bytes(int(p) for p in parts), "big")
+        quad = int.from_bytes(bytes(int(p) for p in parts), "big")
+        if len(_QUADS) >= 4096:
+            _QUADS.clear()
+        _QUADS[name] = quad
+        return quad
     info = getaddrinfo(name, None, _s.AF_INET, kernel=kernel)
     return inet_aton_exact(info[0][4][0]) or 0
 
@@ -278,6 +303,29 @@ def getaddrinfo(host: Any, port: Any, family: int = 0, type: int = 0, proto: int
                 flags: int = 0, *, kernel: Kernel | None = None) -> list[AddrInfo]:
     """socket.getaddrinfo, answered from the namespace's hosts table."""
     k = kernel or current_kernel()
+    cacheable = builtins_type(host) is str and builtins_type(port) is int \
+        and isinstance(family, int) and isinstance(type, int) and isinstance(proto, int) \
+        and isinstance(flags, int)
+    if cacheable:
+        hit = _NUMERIC_AI.get((host, port, family, type, proto, flags))
+        if hit is not None:
+            return list(hit)
+    found = _getaddrinfo(k, host, port, family, type, proto, flags)
+    if cacheable and inet_aton_exact(_host_text(host)) is not None:
+        # A numeric host's answer depends on nothing the namespace holds.
+        if len(_NUMERIC_AI) >= 4096:
+            _NUMERIC_AI.clear()
+        _NUMERIC_AI[(host, port, family, type, proto, flags)] = tuple(found)
+    return found
+
+
+# getaddrinfo's answers for numeric hosts (and int ports), by arguments.
+_NUMERIC_AI: dict[tuple[Any, ...], tuple[AddrInfo, ...]] = {}
+
+
+def _getaddrinfo(k: Kernel, host: Any, port: Any, family: int, type: int, proto: int,
+                 flags: int) -> list[AddrInfo]:
+    """getaddrinfo's full road."""
     if host is None and port is None:
         raise _gaierror(_s.EAI_NONAME)
     if family == _s.AF_INET6:

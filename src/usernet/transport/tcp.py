@@ -22,6 +22,8 @@ teardown stay cheap, and a TIME_WAIT socket does not hold its namespace.
 from __future__ import annotations
 
 import errno
+import operator
+import random
 import socket as _s
 import struct
 from collections import deque
@@ -140,6 +142,20 @@ _MSG_MORE = int(_s.MSG_MORE)
 _SO_OOBINLINE = int(_s.SO_OOBINLINE)
 
 
+def rand_below(rng: random.Random, n: int) -> int:
+    """``rng.randrange(n)`` (n > 0) for a plain Random, in one frame: the same
+    getrandbits draws as CPython's _randbelow_with_getrandbits, so the same
+    numbers and the same generator state afterwards."""
+    if type(rng) is not random.Random or n <= 0:
+        return rng.randrange(n)
+    getrandbits = rng.getrandbits
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
 def unwrap(ref: int, wire: int) -> int:
     """The unwrapped sequence number closest to ``ref`` that is ``wire`` mod 2**32."""
     return ref + ((wire - ref + 0x80000000) & SEQ_MASK) - 0x80000000
@@ -195,6 +211,7 @@ class TxSeg:
 
 
 _SOCK_SLOTS = tuple(name for name in Sock.__slots__ if name != "__weakref__")
+_sock_slot_values = operator.attrgetter(*_SOCK_SLOTS)  # all of them in one call
 # Options a child inherits from its listener (what sk_clone_lock copies).
 _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle", "keepintvl",
               "keepcnt", "syn_retries", "linger2", "user_timeout", "window_clamp_opt",
@@ -411,8 +428,8 @@ class TcpSock(Sock):
         """sk_clone_lock + inet_csk_clone_lock: a child of ``listener`` that
         inherits its socket options, cheaply (the handshake path)."""
         child = cls.__new__(cls)
-        for name in _SOCK_SLOTS:
-            setattr(child, name, getattr(listener, name))
+        for name, value in zip(_SOCK_SLOTS, _sock_slot_values(listener), strict=True):
+            setattr(child, name, value)
         child.net = listener.net.get()
         child.wq = WaitQueue()
         child.sk_err = 0
@@ -1459,7 +1476,7 @@ def hash_connect(sk: TcpSock) -> None:
                     tb = bhash[bkey] = BindBucket(bkey, -1)
                 tb.add(sk)
                 sk.sport = port
-                i = max(i, net.kernel.rng.randrange(8) * step)
+                i = max(i, rand_below(net.kernel.rng, 8) * step)
                 tn.perturb[index] += i + step
                 key = (net, sk.saddr, port, sk.daddr, sk.dport)
                 ehash_insert(sk, key)
@@ -1544,7 +1561,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
         sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, sk.now)
     if sysctl_int(net, "net.ipv4.tcp_timestamps") == 1:
         sk.ts_off = secure_ts_off(tn, sk.saddr, daddr)
-    sk.inet_id = net.kernel.rng.randrange(0x10000)
+    sk.inet_id = rand_below(net.kernel.rng, 0x10000)
     sk.mib("ActiveOpens")
     out.tcp_connect(sk)
     sk.wq.wake_up()

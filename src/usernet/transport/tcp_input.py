@@ -76,6 +76,7 @@ from .tcp import (
     TxSeg,
     ehash_insert,
     lookup_listener,
+    rand_below,
     secure_seq,
     secure_ts_off,
     sysctl_vec,
@@ -226,11 +227,16 @@ class Seg:
 
     def set_seq(self, sk: TcpSock) -> None:
         """Unwrap seq (against rcv_nxt) and ack (against snd_una)."""
-        seq = _unwrap(sk.rcv_nxt, self.wseq)
+        # _unwrap twice, inlined: every slow-path segment comes here
+        ref = sk.rcv_nxt
+        d = (self.wseq - ref) & SEQ_MASK
+        seq = ref + d - 0x100000000 if d & 0x80000000 else ref + d
         self.seq = seq
         f = self.flags
         self.end = seq + self.dlen + (1 if f & SYN else 0) + (1 if f & FIN else 0)
-        self.ack = _unwrap(sk.snd_una, self.wack)
+        ref = sk.snd_una
+        d = (self.wack - ref) & SEQ_MASK
+        self.ack = ref + d - 0x100000000 if d & 0x80000000 else ref + d
 
     def data(self) -> memoryview:
         return memoryview(self.pkt)[self.ihl + self.doff:]
@@ -612,8 +618,10 @@ def _grow_window(sk: TcpSock, pkt: bytes | memoryview, dlen: int) -> None:
 
 def tcp_fast_path_check(sk: TcpSock) -> None:
     """tcp_fast_path_check: header prediction while nothing is unusual."""
+    # rcv_queued() and tcp_full_space() inlined: with no out-of-order queue
+    # (checked first) the queued bytes are rcvq_bytes.
     sk.fast_ok = (not sk.ofo and sk.rcv_wnd > 0 and not sk.urg_data
-                  and out.rcv_queued(sk) < out.tcp_full_space(sk))
+                  and sk.rcvq_bytes < (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE)
 
 
 def _ack_snd_check_now(sk: TcpSock, ofo_possible: bool) -> None:
@@ -918,7 +926,6 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
     (srtt_us << 3, mdev_us << 2), with rttvar never below the minimum RTO."""
     m = mrtt_us
     srtt = sk.srtt_us
-    rto_min_us = sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us")
     if srtt:
         m -= srtt >> 3
         srtt += m
@@ -938,11 +945,11 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
             if sk.mdev_max_us < sk.rttvar_us:
                 sk.rttvar_us -= (sk.rttvar_us - sk.mdev_max_us) >> 2
             sk.rtt_seq = sk.snd_nxt
-            sk.mdev_max_us = rto_min_us
+            sk.mdev_max_us = sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us")
     else:
         srtt = m << 3
         sk.mdev_us = m << 1
-        sk.rttvar_us = max(sk.mdev_us, rto_min_us)
+        sk.rttvar_us = max(sk.mdev_us, sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us"))
         sk.mdev_max_us = sk.rttvar_us
         sk.rtt_seq = sk.snd_nxt
     sk.srtt_us = max(1, srtt)
@@ -1640,7 +1647,8 @@ def tcp_xmit_recovery(sk: TcpSock, rexmit: int) -> None:
 
 def _paws_check(sk: TcpSock | TcpTimeWait, tsval: int, paws_win: int) -> bool:
     """tcp_paws_check: tsval is not older than ts_recent (by more than paws_win)."""
-    if _s32(sk.ts_recent - tsval) <= paws_win:
+    d = (sk.ts_recent - tsval) & SEQ_MASK  # _s32, inlined: every segment comes here
+    if (d - 0x100000000 if d & 0x80000000 else d) <= paws_win:
         return True
     now_s = sk.net.kernel.sched.now // 1_000_000_000
     if now_s >= sk.ts_recent_stamp // 1_000_000_000 + TCP_PAWS_WRAP_S:
@@ -1819,6 +1827,9 @@ def _rmem_ok(sk: TcpSock, dlen: int) -> bool:
     return out.rcv_queued(sk) + dlen <= out.tcp_full_space(sk) + sk.rcv_mss or not sk.rcvq
 
 
+_NO_DATA = memoryview(b"")  # what seg.data() is for a segment without payload
+
+
 def tcp_data_queue(sk: TcpSock, seg: Seg) -> None:
     """tcp_data_queue: in-order data to the reader, the rest out of order."""
     if seg.seq == seg.end:
@@ -1830,7 +1841,8 @@ def tcp_data_queue(sk: TcpSock, seg: Seg) -> None:
     sk.dsack = None
     mib = sk.tcp_net.mib
     rcv_nxt = sk.rcv_nxt
-    data = seg.data()
+    # A bare FIN has no payload: skip making a view of the frame for it.
+    data = seg.data() if dlen else _NO_DATA
     if seg.flags & SYN:
         seq += 1  # a SYN's data starts after it
     if seq == rcv_nxt:
@@ -2769,7 +2781,7 @@ def _syn_recv_sock(lsk: TcpSock, seg: Seg, req: TcpRequest) -> TcpSock | None:
     child.window_clamp = req.window_clamp
     child.rcv_ssthresh = child.rcv_wnd = req.rcv_wnd
     child.snt_synack = req.snt_synack if not req.num_retrans else 0
-    child.inet_id = net.kernel.rng.randrange(0x10000)
+    child.inet_id = rand_below(net.kernel.rng, 0x10000)
     child.tos = req.tos
     # bind: the child shares the listener's port bucket
     bucket: BindBucket | None = lsk.bucket

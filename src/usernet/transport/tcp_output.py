@@ -163,7 +163,7 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
     """tcp_sync_mss: the segment size for a path MTU.  ``opt_len`` is the
     options' share of tcp_header_len (by default, the timestamps agreed)."""
     if opt_len is None:
-        opt_len = tcp_header_opt_len(sk)
+        opt_len = 12 if sk.ts_ok else 0  # tcp_header_opt_len
     mss = pmtu - 40
     if mss > sk.mss_clamp:
         mss = sk.mss_clamp

@@ -19,6 +19,7 @@ ACK, and cancelling leaves nothing behind: an idle kernel has no events.
 from __future__ import annotations
 
 import errno
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -66,12 +67,18 @@ def jiffies_ceil(ns: int) -> int:
 
 
 class SockTimer:
-    """One timer of a socket: ``arm(when)``, ``cancel()``, ``deadline``."""
+    """One timer of a socket: ``arm(when)``, ``cancel()``, ``deadline``.
 
-    __slots__ = ("deadline", "ev", "fn", "sk")
+    The timer holds its socket weakly and the pending scheduler event holds
+    it strongly (as an argument): a socket is kept alive by its armed timers
+    exactly as before, but socket and timers form no reference cycle, so a
+    finished connection is freed at once instead of by the cyclic GC."""
+
+    __slots__ = ("deadline", "ev", "fn", "sched", "skref")
 
     def __init__(self, sk: TcpSock, fn: Callable[[TcpSock], None]) -> None:
-        self.sk = sk
+        self.skref = weakref.ref(sk)  # one shared ref object for all of sk's timers
+        self.sched = sk.net.kernel.sched
         self.fn = fn
         self.deadline: int | None = None
         self.ev: Timer | None = None
@@ -82,31 +89,35 @@ class SockTimer:
         if ev is not None:
             if ev.when <= when and ev.fn is not None:
                 return  # it fires first and re-arms itself for the deadline
-            ev.cancel()
-        self.ev = self.sk.net.kernel.sched.call_at(when, self._fire)
+            ev.fn = None  # ev.cancel(), and the socket let go of
+            ev.args = ()
+        self.ev = self.sched.call_at(when, self._fire, self.skref())
 
     def cancel(self) -> None:
         self.deadline = None
         ev = self.ev
         if ev is not None:
-            ev.cancel()
+            # ev.cancel(); the dead event, left in the heap until its time,
+            # must not keep the socket alive
+            ev.fn = None
+            ev.args = ()
             self.ev = None
 
     @property
     def pending(self) -> bool:
         return self.deadline is not None
 
-    def _fire(self) -> None:
+    def _fire(self, sk: TcpSock) -> None:
         self.ev = None
         d = self.deadline
         if d is None:
             return
-        sched = self.sk.net.kernel.sched
+        sched = self.sched
         if d > sched.now:
-            self.ev = sched.call_at(d, self._fire)
+            self.ev = sched.call_at(d, self._fire, sk)
             return
         self.deadline = None
-        self.fn(self.sk)
+        self.fn(sk)
 
 
 # -- arming -----------------------------------------------------------------------------------
@@ -126,7 +137,8 @@ def clear_xmit_timer(sk: TcpSock) -> None:
 
 
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
-    clear_xmit_timer(sk)
+    sk.timer_kind = 0  # clear_xmit_timer
+    sk.rtx_timer.cancel()
     sk.dack_timer.cancel()
     sk.ack_pending = 0
     sk.ka_timer.cancel()
@@ -335,9 +347,10 @@ def tcp_send_probe0(sk: TcpSock) -> None:
 def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
     """tcp_schedule_loss_probe: a probe in 2*SRTT when SACK is on and no
     recovery is under way (net.ipv4.tcp_early_retrans 3)."""
-    early = sysctl_int(sk.net, "net.ipv4.tcp_early_retrans")
-    if early not in (3, 4) or not sk.packets_out or not sk.sack_ok or \
-            sk.ca_state not in (TCP_CA_Open, TCP_CA_CWR) or sk.state == TCP_SYN_SENT:
+    # the socket's own state first: the sysctl look-up is the dearer test
+    if not sk.packets_out or not sk.sack_ok or \
+            sk.ca_state not in (TCP_CA_Open, TCP_CA_CWR) or sk.state == TCP_SYN_SENT \
+            or sysctl_int(sk.net, "net.ipv4.tcp_early_retrans") not in (3, 4):
         return False
     if sk.srtt_us:
         timeout_us = sk.srtt_us >> 2

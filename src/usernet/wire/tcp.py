@@ -48,6 +48,9 @@ _TS_ALIGNED = struct.Struct("!III")
 # A SYN's options as Linux writes them: mss, sackOK, TS, nop, wscale
 _SYN_OPTS_FULL = struct.Struct("!BBHBBBBIIBBBB")
 _SACK_BLOCK = struct.Struct("!II")
+# The same 20 bytes as parse_options' fast path reads them: kind+len of MSS,
+# mss, kind+len of sackOK and of TS, tsval, tsecr, nop+kind+len of wscale and it
+_SYN_LAYOUT = struct.Struct("!HHIIII")
 
 # Ethernet header (cached hh), IPv4 header, TCP header: one pack per segment
 FRAME_HDR = struct.Struct("!14sBBHHHBBHIIHHIIBBHHH")
@@ -83,6 +86,25 @@ def parse_options(buf: bytes | memoryview, start: int, end: int, syn: bool) -> T
     Malformed options end the walk silently, as Linux does; MSS, window
     scale and SACK-permitted count only on SYN segments."""
     opt = TcpOptions()
+    if syn and end - start == 20 and start >= 0 and len(buf) >= end:
+        # Linux's own SYN layout (mss, sackOK, TS, nop, wscale): one unpack
+        # instead of the walk, with the walk's exact outcome.
+        k_mss, mss, k_sack_ts, tsval, tsecr, k_ws = _SYN_LAYOUT.unpack_from(buf, start)
+        if k_mss == 0x0204 and k_sack_ts == 0x0402080A and k_ws >> 8 == 0x010303:
+            if mss:
+                opt.mss = mss
+            opt.sack_ok = True
+            opt.saw_ts = True
+            opt.tsval = tsval
+            opt.tsecr = tsecr
+            opt.wscale = min(k_ws & 0xFF, 14)
+            return opt
+    return walk_options(opt, buf, start, end, syn)
+
+
+def walk_options(opt: TcpOptions, buf: bytes | memoryview, start: int, end: int,
+                 syn: bool) -> TcpOptions:
+    """parse_options' general road: the option-by-option walk into ``opt``."""
     i = start
     while i < end:
         kind = buf[i]
@@ -130,6 +152,10 @@ def ts_fast(buf: bytes | memoryview, start: int) -> tuple[int, int] | None:
 def syn_options(mss: int, sack: bool, ts: tuple[int, int] | None, wscale: int) -> bytes:
     """A SYN's or SYN-ACK's options, laid out as tcp_options_write does:
     mss; sackOK+TS together, or nop nop TS, or nop nop sackOK; nop wscale."""
+    if ts is not None and sack and 0 <= wscale <= 255:
+        # What Linux peers exchange: the whole block in one pack.
+        return _SYN_OPTS_FULL.pack(TCPOPT_MSS, 4, mss, TCPOPT_SACK_PERM, 2, TCPOPT_TIMESTAMP,
+                                   10, ts[0], ts[1], TCPOPT_NOP, TCPOPT_WINDOW, 3, wscale)
     out = bytearray(struct.pack("!BBH", TCPOPT_MSS, 4, mss))
     if ts is not None:
         if sack:
