@@ -52,8 +52,9 @@ if TYPE_CHECKING:
 ETH_HLEN = 14
 # version/ihl, tos, tot_len, ttl, saddr, daddr: what routing needs, in one call
 _unpack_hdr = struct.Struct("!BBH4xB3xII").unpack_from
-# ... plus protocol and checksum, for the forwarding fast path
-_unpack_fwd = struct.Struct("!BBH4xBBHII").unpack_from
+# ... plus id and frag_off (one word: the checksum test needs them), protocol
+# and checksum, for ip_list_rcv's fast path
+_unpack_fwd = struct.Struct("!BBHIBBHII").unpack_from
 # the rewritten start of a forwarded frame: header cache, then IP up to the TTL
 _pack_fwd = struct.Struct("!14s8sBBH").pack
 RTCF_LOCAL = 0x80000000
@@ -169,13 +170,32 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     outs: list[bytes] = []
     append = outs.append
     forwarded = 0
+    # local deliveries, counted once at the end like ``forwarded`` (nothing
+    # the loop calls reads these two counters)
+    received = delivered = 0
+    # The flow of the last cache hit: within this loop an input key's entry
+    # never changes once present (``cache`` stays this dict even if a flush
+    # replaces the namespace's; input keys are only ever added), so a frame
+    # of the same flow reuses that route without a key tuple or a lookup.
+    # A miss resets it: the slow road may fill the entry in.
+    l_daddr = l_saddr = l_tos = -1
+    rt: Any = None
     for frame in frames:
-        if (len(frame) >= 34 and frame[14] == 0x45 and frame[12] == 8 and not frame[13]
+        if ((n := len(frame)) >= 34 and frame[14] == 0x45 and frame[12] == 8 and not frame[13]
                 and frame.startswith(mac)):
-            _v, tos, tot_len, ttl, proto, check, saddr, daddr = _unpack_fwd(frame, ETH_HLEN)
-            rt = cache_get((daddr, saddr, dev, tos))
-            if (rt.__class__ is OutputRoute and len(frame) - ETH_HLEN >= tot_len >= 20
-                    and not int.from_bytes(frame[14:34], "big") % 0xFFFF):
+            _v, tos, tot_len, idf, ttl, proto, check, saddr, daddr = _unpack_fwd(frame, ETH_HLEN)
+            if daddr != l_daddr or saddr != l_saddr or tos != l_tos:
+                rt = cache_get((daddr, saddr, dev, tos))
+                if rt is None:
+                    l_daddr = -1
+                else:
+                    l_daddr, l_saddr, l_tos = daddr, saddr, tos
+            # ip_fast_csum as ip_rcv tests it (the header as one integer,
+            # mod 0xffff), from the fields at hand: as 2**16 == 1 mod 0xffff,
+            # each field is congruent to the sum of its 16-bit words
+            if (rt.__class__ is OutputRoute and n - ETH_HLEN >= tot_len >= 20
+                    and not (0x4500 + tos + tot_len + idf + (ttl << 8) + proto + check + saddr
+                             + daddr) % 0xFFFF):
                 flags = rt.flags
                 if not flags:
                     nb = rt.neigh
@@ -199,17 +219,17 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         dev_queue_xmit_list(out_dev, outs)  # type: ignore[arg-type]
                         outs = []
                         append = outs.append
-                    mib["InReceives"] += 1
+                    received += 1
                     if proto == 6 and tcp is not None and not raw_socks \
                             and not (frame[20] & 0x3F or frame[21]):
                         # a view, not a copy: a GRO'd segment is up to 64 KiB,
                         # and TCP keeps its payload as views anyway
-                        mib["InDelivers"] += 1
+                        delivered += 1
                         tcp(dev, memoryview(frame)[ETH_HLEN:ETH_HLEN + tot_len], 20, rt, summed)
                         continue
                     if proto == 17 and udp is not None and not raw_socks \
                             and not (frame[20] & 0x3F or frame[21]):
-                        mib["InDelivers"] += 1
+                        delivered += 1
                         udp(dev, frame, tot_len, rt, summed, mib)  # no copy of the packet
                     else:
                         ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
@@ -227,6 +247,9 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     if forwarded:
         mib["InReceives"] += forwarded
         mib["ForwDatagrams"] += forwarded
+    if received:
+        mib["InReceives"] += received
+        mib["InDelivers"] += delivered
 
 
 def _pkt_type(dev: NetDevice, frame: bytes) -> int:

@@ -21,10 +21,12 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
+import greenlet
+
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
-from ..wait import charge_cpu, softirq_exit, wait_event
+from ..wait import CPU_QUANTUM_NS, SYSCALL_NS, TaskGreenlet, charge_cpu, softirq_exit, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
@@ -331,6 +333,14 @@ class socket:
 
     def accept(self) -> tuple[socket, Any]:
         sk = self._sk()
+        if self._timeout is None and _accept_must_wait(sk):
+            # what _call_blocking does after the EAGAIN, without raising and
+            # catching it first: such a listener polls 0, so it waits
+            def ready() -> bool:
+                return bool(sk.poll() & (POLLIN | POLLHUP) or sk.sk_err)
+
+            while _accept_must_wait(sk):
+                self._wait(sk, ready, None, "accept")
         new = self._call(lambda flags: sk.accept(), POLLIN, 0, "accept")
         try:
             peer = new.getpeername()
@@ -371,7 +381,15 @@ class socket:
             sent = sk.send_connected(data)
             if sent >= 0:
                 kernel = self._kernel
-                charge_cpu(kernel)
+                # charge_cpu, inline but for paying the debt (then it adds
+                # the same nanoseconds to the same, unchanged debt)
+                g = _getcurrent()
+                holder: Any = g if g.__class__ is TaskGreenlet else kernel
+                debt = holder.cpu_debt + SYSCALL_NS
+                if debt < CPU_QUANTUM_NS:
+                    holder.cpu_debt = debt
+                else:
+                    charge_cpu(kernel)
                 if not kernel.link_delay_ns:  # softirq_exit's own first test
                     softirq_exit(kernel)
                 return sent
@@ -639,12 +657,33 @@ class socket:
 SocketType = socket
 
 
+_tcp_listener: tuple[Any, int] | None = None  # (TcpSock, TCP_LISTEN), resolved once
+
+
+def _accept_must_wait(sk: Any) -> bool:
+    """inet_csk_accept's EAGAIN known before the call: an open TCP listener
+    with nothing to accept and no error pending (anything else, let the
+    call say)."""
+    global _tcp_listener
+    if _tcp_listener is None:
+        try:
+            from ..transport.tcp import TCP_LISTEN, TcpSock
+        except ImportError:  # no TCP: no listener either
+            return False
+        _tcp_listener = (TcpSock, TCP_LISTEN)
+    cls, listen = _tcp_listener
+    return (sk.__class__ is cls and sk.state == listen and not sk.acceptq and not sk.sk_err
+            and not sk.closed)
+
+
 def _kernel_op(op: Callable[[int], T], flags: int) -> T:
     try:
         return op(flags)
     except KernelError as exc:
         raise from_kernel(exc) from None
 
+
+_getcurrent = greenlet.getcurrent  # the inline charge_cpu of send()
 
 _MSG_WAITALL = int(_s.MSG_WAITALL)
 _MSG_PEEK = int(_s.MSG_PEEK)

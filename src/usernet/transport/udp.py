@@ -750,9 +750,12 @@ def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, s
                     sk.rmem_alloc = rmem + size
                     mib["UdpInDatagrams"] += 1
                     sk.rcvq.append((frame[42:34 + ulen], (rt.saddr, sport), size))
-                    wq = sk.wq
-                    if wq.waiters:
-                        wq.wake_up()
+                    waiters = sk.wq.waiters
+                    if waiters:  # wake_up, inline: one call less per datagram
+                        if len(waiters) == 1:
+                            waiters[0]()
+                        else:
+                            sk.wq.wake_up()
                     return
     udp_rcv(dev, frame[14:14 + tot_len], 20, rt, summed)
 
