@@ -22,7 +22,6 @@ teardown stay cheap, and a TIME_WAIT socket does not hold its namespace.
 from __future__ import annotations
 
 import errno
-import operator
 import random
 import socket as _s
 import struct
@@ -210,8 +209,10 @@ class TxSeg:
         return f"<TxSeg {self.seq}-{self.end} x{self.pcount} sacked={self.sacked:#x}>"
 
 
-_SOCK_SLOTS = tuple(name for name in Sock.__slots__ if name != "__weakref__")
-_sock_slot_values = operator.attrgetter(*_SOCK_SLOTS)  # all of them in one call
+# The Sock slots TcpSock.clone and TcpSock.__init__ set, spelled out there
+# (a test keeps this equal to Sock.__slots__ less __weakref__).
+_CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "mark", "net", "opts", "protocol",
+                          "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq"))
 # Options a child inherits from its listener (what sk_clone_lock copies).
 _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle", "keepintvl",
               "keepcnt", "syn_retries", "linger2", "user_timeout", "window_clamp_opt",
@@ -219,8 +220,12 @@ _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle",
               "bind_addr_locked")
 
 
-class TcpSock(Sock):
-    """A SOCK_STREAM socket.  Attributes mirror ``struct tcp_sock`` where they can."""
+class _TcpFields(Sock):
+    """TcpSock's fields with their initial values: TcpSock keeps them in
+    slots (faster to read and write than a 100-key instance dict) and its
+    __init__ and clone give every one of them the value below."""
+
+    __slots__ = ()
 
     # -- identity ------------------------------------------------------------------
     state = TCP_CLOSE
@@ -400,10 +405,55 @@ class TcpSock(Sock):
     bytes_received = 0
     segs_in = 0
     segs_out = 0
+    sk_err_soft = 0
+
+
+_FIELDS: dict[str, Any] = {k: v for k, v in vars(_TcpFields).items() if not k.startswith("__")}
+
+
+def _gen(name: str, lines: list[str]) -> Any:
+    """A straight-line function (one attribute store a line) from ``lines``."""
+    ns: dict[str, Any] = {}
+    exec(f"def {name}(sk, src=None):\n" + "\n".join(f"    {ln}" for ln in lines), ns)
+    return ns[name]
+
+
+def _literal(value: Any) -> str:
+    # every initial value is a plain int, bool or None: its repr rebuilds it
+    if value is not None and type(value) not in (int, bool):
+        raise TypeError(f"TcpSock field default {value!r} is not a plain literal")
+    return repr(value)
+
+
+# _init_fields(sk): every field to its initial value; _inherit(child, listener):
+# the options a child takes over from its listener (what sk_clone_lock copies).
+_init_fields = _gen("_init_fields", [f"sk.{k} = {_literal(v)}" for k, v in _FIELDS.items()])
+_inherit = _gen("_inherit", [f"sk.{k} = src.{k}" for k in _INHERITED])
+
+
+class TcpSock(_TcpFields):
+    """A SOCK_STREAM socket.  Attributes mirror ``struct tcp_sock`` where they can."""
+
+    # the fields, what __init__/clone add, and a __dict__ for anything else
+    __slots__ = (*_FIELDS, "ca", "dack_timer", "ka_timer", "ofo", "rcvq", "rtx", "rtx_timer",
+                 "sack_blocks", "sndq", "tcp_net", "__dict__")
 
     def __init__(self, net: Net, family: int = _s.AF_INET, type: int = _s.SOCK_STREAM,
                  protocol: int = IPPROTO_TCP) -> None:
-        super().__init__(net, family, type, protocol or IPPROTO_TCP)
+        _init_fields(self)
+        # Sock.__init__ inlined (_CLONE_SLOTS lists what it sets) without its
+        # net.core buffer defaults, which tcp_rmem/tcp_wmem replace here
+        self.net = net.get()
+        self.family = family
+        self.type = type
+        self.protocol = protocol or IPPROTO_TCP
+        self.wq = WaitQueue()
+        self.sk_err = 0
+        self.sk_shutdown = 0
+        self.closed = False
+        self.bound_dev = None
+        self.mark = 0
+        self.opts = {}
         self.tcp_net: TcpNet = tcp_net(net)
         self.rcvbuf = sysctl_vec(net, "net.ipv4.tcp_rmem")[1]
         self.sndbuf = sysctl_vec(net, "net.ipv4.tcp_wmem")[1]
@@ -428,19 +478,23 @@ class TcpSock(Sock):
         """sk_clone_lock + inet_csk_clone_lock: a child of ``listener`` that
         inherits its socket options, cheaply (the handshake path)."""
         child = cls.__new__(cls)
-        for name, value in zip(_SOCK_SLOTS, _sock_slot_values(listener), strict=True):
-            setattr(child, name, value)
+        _init_fields(child)
+        # Sock's slots one by one (_CLONE_SLOTS lists them: a test keeps it
+        # equal to Sock.__slots__): copied, or fresh for the child
         child.net = listener.net.get()
+        child.family = listener.family
+        child.type = listener.type
+        child.protocol = listener.protocol
         child.wq = WaitQueue()
         child.sk_err = 0
         child.sk_shutdown = 0
         child.closed = False
+        child.bound_dev = listener.bound_dev
+        child.mark = listener.mark
+        child.rcvbuf = listener.rcvbuf
+        child.sndbuf = listener.sndbuf
         child.opts = dict(listener.opts) if listener.opts else {}
-        own = listener.__dict__
-        cd = child.__dict__
-        for key in _INHERITED:
-            if key in own:
-                cd[key] = own[key]
+        _inherit(child, listener)
         child.tcp_net = listener.tcp_net
         child.ca = type(listener.ca)()
         child._init_queues()
@@ -489,8 +543,6 @@ class TcpSock(Sock):
 
     def sk_err_soft_set(self, err: int) -> None:
         self.sk_err_soft = err
-
-    sk_err_soft = 0
 
     # -- bind --------------------------------------------------------------------------
 
