@@ -220,15 +220,17 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         outs = []
                         append = outs.append
                     received += 1
+                    # ip_is_fragment (MF or an offset): the low 14 bits of
+                    # the id/frag_off word unpacked above
                     if proto == 6 and tcp is not None and not raw_socks \
-                            and not (frame[20] & 0x3F or frame[21]):
+                            and not idf & 0x3FFF:
                         # a view, not a copy: a GRO'd segment is up to 64 KiB,
                         # and TCP keeps its payload as views anyway
                         delivered += 1
                         tcp(dev, memoryview(frame)[ETH_HLEN:ETH_HLEN + tot_len], 20, rt, summed)
                         continue
                     if proto == 17 and udp is not None and not raw_socks \
-                            and not (frame[20] & 0x3F or frame[21]):
+                            and not idf & 0x3FFF:
                         delivered += 1
                         udp(dev, frame, tot_len, rt, summed, mib)  # no copy of the packet
                     else:

@@ -440,6 +440,7 @@ class UdpSock(Sock):
         return data[:bufsize], src
 
     def recv_ready(self, bufsize: int) -> bytes | None:
+        # socket.recv has a copy of this inline (tests/socket/test_udp_recv_inline.py)
         q = self.rcvq
         if not q or self.sk_err:
             return None
