@@ -1,5 +1,5 @@
-"""socket.recv on a UDP socket pops the receive queue itself (UdpSock's
-recv_ready, inline).  Step by step it must do what recvfrom's full road
+"""socket.recv on a UDP socket with data queued takes UdpSock.recv_ready's
+shortcut.  Step by step it must do what recvfrom's full road
 (udp_recvmsg) does: the same bytes, truncation, receive-buffer accounting,
 a pending error first, and waiting (or EAGAIN) on an empty queue."""
 
@@ -71,14 +71,14 @@ def test_recv_inline_equals_recvfrom() -> None:
 
 
 @pytest.mark.parametrize("bufsize", [1, 3, 2048])
-def test_recv_takes_the_inline_road(bufsize: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The inline road is the one taken: recv_ready is never called."""
+def test_recv_takes_the_shortcut(bufsize: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With data queued the shortcut is the road taken: the full one never runs."""
     k, rx, tx = world()
 
     def never(*_args: Any) -> None:
-        raise AssertionError("recv_ready called")
+        raise AssertionError("the full road was taken")
 
-    monkeypatch.setattr(UdpSock, "recv_ready", never)
+    monkeypatch.setattr(type(rx), "_recv", never)
     tx.send(b"abc")
     sleep(k, 0.001)
     assert rx.recv(bufsize) == b"abc"[:bufsize]

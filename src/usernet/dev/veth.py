@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..wire.gso import gso_size
 from .core import netif_carrier_off, netif_carrier_on
-from .datapath import NETDEV_MAX_BACKLOG, RxBurst, dev_stats, netif_rx, netif_rx_list
+from .datapath import dev_stats, netif_rx, netif_rx_list
 from .netdevice import IFF_UP, NetDevice
 
 if TYPE_CHECKING:
@@ -45,23 +45,10 @@ class Veth(NetDevice):
             dev_stats(peer).rx_dropped += 1
             dev_stats(self).tx_dropped += 1
             return
-        kernel = self.net.kernel
         delay = self.delay_ns
         if delay is None:
-            delay = kernel.link_delay_ns
-        # netif_rx's commonest case, inline (one call less per frame): the
-        # frame joins the burst netif_rx started at this instant
-        q = peer.backlog
-        if q:
-            due, burst = q[-1]
-            if (burst.__class__ is RxBurst and due == kernel.sched.now + delay
-                    and peer.backlog_len < NETDEV_MAX_BACKLOG):
-                burst.append(frame)
-                peer.backlog_len += 1
-            elif not netif_rx(peer, frame, delay):
-                dev_stats(self).tx_dropped += 1
-                return
-        elif not netif_rx(peer, frame, delay):
+            delay = self.net.kernel.link_delay_ns
+        if not netif_rx(peer, frame, delay):
             dev_stats(self).tx_dropped += 1
             return
         st = self.stats or dev_stats(self)

@@ -44,15 +44,11 @@ from .conntrack_proto import (
     ICMP_ERRORS,
     ICMP_INVMAP,
     INVALID,
-    IPS_ASSURED,
     IPS_CONFIRMED,
     IPS_DST_NAT,
-    IPS_DST_NAT_DONE,
-    IPS_EXPECTED,
     IPS_NAT_MASK,
     IPS_SEEN_REPLY,
     IPS_SRC_NAT,
-    IPS_SRC_NAT_DONE,
     REPEAT,
     CtTimeouts,
     generic_packet,
@@ -79,11 +75,6 @@ IP_CT_ESTABLISHED_REPLY = 3
 IP_CT_RELATED_REPLY = 4
 IP_CT_UNTRACKED = 7
 CT_NONE = -1  # no entry: the rules see INVALID
-
-# enum ip_conntrack_status: defined beside the protocols (which set them),
-# re-exported here
-__all__ = ["IPS_ASSURED", "IPS_CONFIRMED", "IPS_DST_NAT", "IPS_DST_NAT_DONE", "IPS_EXPECTED",
-           "IPS_NAT_MASK", "IPS_SEEN_REPLY", "IPS_SRC_NAT", "IPS_SRC_NAT_DONE"]
 
 # ctinfo -> the --ctstate bit (XT_STATE_BIT)
 STATE_BIT = (1 << 1, 1 << 2, 1 << 3, 1 << 1, 1 << 2)

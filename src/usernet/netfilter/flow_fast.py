@@ -33,8 +33,19 @@ import struct
 from typing import TYPE_CHECKING
 
 from ..ipv4 import rt_cache
-from .conntrack import IPS_CONFIRMED, IPS_NAT_MASK, IPS_SEEN_REPLY, CtNet, ct_net, timeouts
-from .conntrack_proto import TCP_ESTABLISHED, tcp_packet, udp_packet
+from .conntrack import (
+    CtNet,
+    ct_net,
+    timeouts,
+)
+from .conntrack_proto import (
+    IPS_CONFIRMED,
+    IPS_NAT_MASK,
+    IPS_SEEN_REPLY,
+    TCP_ESTABLISHED,
+    tcp_packet,
+    udp_packet,
+)
 from .hooks import refresh_ct_state
 from .matches import CT_STATE, CT_STATE_ALIAS, Conntrack
 from .packet import CT_ESTABLISHED, NF_INET_FORWARD, NF_INET_POST_ROUTING, NF_INET_PRE_ROUTING

@@ -45,7 +45,6 @@ from .conntrack import (
     IP_CT_RELATED,
     IP_CT_RELATED_REPLY,
     IP_CT_UNTRACKED,
-    IPS_CONFIRMED,
     CtNet,
     NfConn,
     ct_confirm,
@@ -53,6 +52,9 @@ from .conntrack import (
     ct_net,
     nf_conntrack_in,
     set_ct,
+)
+from .conntrack_proto import (
+    IPS_CONFIRMED,
 )
 from .matches import Connmark as ConnmarkMatch
 from .matches import Conntrack

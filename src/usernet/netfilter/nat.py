@@ -25,15 +25,17 @@ from typing import TYPE_CHECKING
 
 from ..wire.checksum import csum_partial, ip_checksum, pseudo_header_sum
 from .conntrack import (
+    CtNet,
+    NfConn,
+    invert,
+)
+from .conntrack_proto import (
     IPS_CONFIRMED,
     IPS_DST_NAT,
     IPS_DST_NAT_DONE,
     IPS_NAT_MASK,
     IPS_SRC_NAT,
     IPS_SRC_NAT_DONE,
-    CtNet,
-    NfConn,
-    invert,
 )
 from .packet import NatRequest
 

@@ -21,13 +21,10 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-import greenlet
-
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
-from ..transport.udp import UdpSock
-from ..wait import CPU_QUANTUM_NS, SYSCALL_NS, TaskGreenlet, charge_cpu, softirq_exit, wait_event
+from ..wait import charge_cpu, softirq_exit, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
@@ -381,18 +378,8 @@ class socket:
         if not flags and type(data) is bytes:
             sent = sk.send_connected(data)
             if sent >= 0:
-                kernel = self._kernel
-                # charge_cpu, inline but for paying the debt (then it adds
-                # the same nanoseconds to the same, unchanged debt)
-                g = _getcurrent()
-                holder: Any = g if g.__class__ is TaskGreenlet else kernel
-                debt = holder.cpu_debt + SYSCALL_NS
-                if debt < CPU_QUANTUM_NS:
-                    holder.cpu_debt = debt
-                else:
-                    charge_cpu(kernel)
-                if not kernel.link_delay_ns:  # softirq_exit's own first test
-                    softirq_exit(kernel)
+                charge_cpu(self._kernel)
+                softirq_exit(self._kernel)
                 return sent
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
@@ -436,18 +423,9 @@ class socket:
         if not flags:
             if self._fd == -1:  # _sk, inline
                 raise oserror(errno.EBADF)
-            sk = self._file.sk
-            if sk.__class__ is UdpSock:
-                # UdpSock.recv_ready, inline: one call less per datagram
-                q = sk.rcvq
-                if q and not sk.sk_err:
-                    data, _src, size = q.popleft()
-                    sk.rmem_alloc -= size
-                    return data[:bufsize]
-            else:
-                ready = sk.recv_ready(bufsize)
-                if ready is not None:
-                    return ready
+            ready = self._file.sk.recv_ready(bufsize)
+            if ready is not None:
+                return ready
         return self._recv(bufsize, flags, "recv")[0]
 
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
@@ -692,8 +670,6 @@ def _kernel_op(op: Callable[[int], T], flags: int) -> T:
     except KernelError as exc:
         raise from_kernel(exc) from None
 
-
-_getcurrent = greenlet.getcurrent  # the inline charge_cpu of send()
 
 _MSG_WAITALL = int(_s.MSG_WAITALL)
 _MSG_PEEK = int(_s.MSG_PEEK)

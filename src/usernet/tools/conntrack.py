@@ -16,8 +16,6 @@ or watch entries (-I, -U, -G, -E, -S) are not available.
 from __future__ import annotations
 
 from ..netfilter.conntrack import (
-    IPS_DST_NAT_DONE,
-    IPS_SRC_NAT_DONE,
     NSEC,
     NfConn,
     ct_destroy,
@@ -25,7 +23,7 @@ from ..netfilter.conntrack import (
     ct_flush,
     ct_net,
 )
-from ..netfilter.conntrack_proto import TCP_STATE_NAMES
+from ..netfilter.conntrack_proto import IPS_DST_NAT_DONE, IPS_SRC_NAT_DONE, TCP_STATE_NAMES
 from . import Proc
 
 VERSION = "conntrack v1.4.7 (conntrack-tools)"

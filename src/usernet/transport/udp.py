@@ -30,12 +30,11 @@ what a capture on a veth shows.  Receivers trust frames that crossed a veth
 from __future__ import annotations
 
 import errno
-import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ..dev.datapath import dev_can_gso, dev_queue_xmit
-from ..dev.netdevice import IFF_LOOPBACK, IFF_UP
+from ..dev.datapath import dev_queue_xmit
+from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
 from ..ipv4 import rt_cache
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
@@ -94,7 +93,7 @@ from ..wire.icmp import (
     ICMP_REDIRECT,
     ICMP_SOURCE_QUENCH,
 )
-from ..wire.ipv4 import IP_DF, IPPROTO_UDP
+from ..wire.ipv4 import IP_DF, IPPROTO_UDP, ipv4_header
 from ..wire.udp import UDP_HDR
 
 if TYPE_CHECKING:
@@ -397,13 +396,7 @@ class UdpSock(Sock):
         mib = c.mib
         mib["OutRequests"] += 1
         mib["UdpOutDatagrams"] += 1
-        dev = c.dev
-        if c.gso and dev.flags & IFF_UP and dev.carrier and not dev.taps:
-            # dev_queue_xmit's outcome without its call: nothing to capture,
-            # no segmentation for a device that takes any size
-            dev.ndo_start_xmit(frame)
-        else:
-            dev_queue_xmit(dev, frame)
+        dev_queue_xmit(c.dev, frame)
         return n
 
     def _check_size(self, ulen: int, rt: OutputRoute, pmtudisc: int, dport: int) -> None:
@@ -440,7 +433,6 @@ class UdpSock(Sock):
         return data[:bufsize], src
 
     def recv_ready(self, bufsize: int) -> bytes | None:
-        # socket.recv has a copy of this inline (tests/socket/test_udp_recv_inline.py)
         q = self.rcvq
         if not q or self.sk_err:
             return None
@@ -520,21 +512,18 @@ class UdpSock(Sock):
         super().close()
 
 
-
-# the IPv4 header and the UDP header of send_connected's frames
-_UDPIP_HDR = struct.Struct("!BBHHHBBHIIHHHH")
 _unpack_udp = UDP_HDR.unpack_from
 HDR_MEMO_MAX = 64  # payload lengths whose headers a UdpTxCache keeps
 
 
 class UdpTxCache:
-    """What a connected socket's sends share: the route's outcome as header
-    fields, pre-summed.  Built only where the result is one unfragmented DF
+    """What a connected socket's sends share: the route's outcome, and the
+    headers it gives each payload length.  Built only where the result is one unfragmented DF
     frame to a unicast neighbour (id 0, as ip_select_ident gives DF packets
     of this path), so the fast path cannot disagree with the slow one."""
 
-    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "gso", "hdrs", "hh", "ipsum", "key",
-                 "max_len", "mib", "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl", "usum")
+    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "hdrs", "hh", "key", "max_len",
+                 "mib", "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl")
 
     def __init__(self, sk: UdpSock, rt: OutputRoute) -> None:
         net = sk.net
@@ -544,36 +533,25 @@ class UdpTxCache:
         self.nft = nf_net(net)
         self.max_len = route_mtu(rt) - 28
         self.dev = rt.dev
-        self.gso = dev_can_gso(rt.dev)  # dev_queue_xmit never cuts its frames
         self.neigh: dict[Any, Any] = net.kernel.neigh_tbl.entries
         self.key = (rt.dev, rt.gateway or rt.daddr)
-        self.tos = tos = sk.ip_opt(IP_TOS)
-        self.ttl = ttl = sk.ip_opt(IP_TTL) or sysctl_int(net, "net.ipv4.ip_default_ttl")
+        self.tos = sk.ip_opt(IP_TOS)
+        self.ttl = sk.ip_opt(IP_TTL) or sysctl_int(net, "net.ipv4.ip_default_ttl")
         self.saddr, self.daddr, self.sport, self.dport = rt.saddr, rt.daddr, sk.lport, sk.dport
-        # the header's words but tot_len's share of the length and the
-        # checksum, and the pseudo header's but the length: each send adds
-        # its length and folds
-        self.ipsum = ((0x4500 | tos) + IP_DF + ((ttl << 8) | IPPROTO_UDP) + 20
-                      + (rt.saddr >> 16) + (rt.saddr & 0xFFFF)
-                      + (rt.daddr >> 16) + (rt.daddr & 0xFFFF))
-        self.usum = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, 0)
         self.mib = ipv4_dp(net).mib
         self.hh: bytes | None = None  # the neighbour's hh the memo below was built with
         self.hdrs: dict[int, bytes] = {}  # payload length -> headers (header())
 
     def header(self, hh: bytes, n: int) -> bytes:
-        """The frame's headers for an ``n``-byte payload: they depend on
-        nothing else, so each length's is built once (a sender's datagrams
-        mostly share a few lengths; the memo is bounded)."""
+        """The frame's headers for an ``n``-byte payload -- udp_sendmsg's,
+        with the pseudo-header sum CHECKSUM_PARTIAL leaves -- built once per
+        length (a sender's datagrams mostly share a few; the memo is bounded)."""
         ulen = n + 8
-        s = self.ipsum + ulen
-        s = (s & 0xFFFF) + (s >> 16)
-        u = self.usum + ulen
-        u = (u & 0xFFFF) + (u >> 16)
-        hdr = hh + _UDPIP_HDR.pack(
-            0x45, self.tos, ulen + 20, 0, IP_DF, self.ttl, IPPROTO_UDP,
-            ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF, self.saddr, self.daddr, self.sport,
-            self.dport, ulen, (u & 0xFFFF) + (u >> 16))
+        hdr = (hh + ipv4_header(self.tos, ulen + 20, 0, IP_DF, self.ttl, IPPROTO_UDP,
+                                self.saddr, self.daddr)
+               + UDP_HDR.pack(self.sport, self.dport, ulen,
+                              pseudo_header_sum(self.saddr, self.daddr, IPPROTO_UDP, ulen)
+                              or 0xFFFF))
         hdrs = self.hdrs
         if len(hdrs) >= HDR_MEMO_MAX:
             hdrs.clear()
@@ -709,20 +687,8 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
             mib["UdpNoPorts"] += 1
             icmp_send(pkt, rt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH)
             return
-    # udp_queue_rcv, inline: this is the data path's hot end (832: SMALL_TRUESIZE)
-    size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)
-    rmem = sk.rmem_alloc
-    if rmem + size > sk.rcvbuf and rmem:
-        sk.drops += 1
-        mib["UdpRcvbufErrors"] += 1
-        mib["UdpInErrors"] += 1
-        return
-    sk.rmem_alloc = rmem + size
-    mib["UdpInDatagrams"] += 1
-    sk.rcvq.append((pkt[ihl + 8:ihl + ulen], (rt.saddr, sport), size))
-    wq = sk.wq
-    if wq.waiters:
-        wq.wake_up()
+    udp_queue_rcv(sk, pkt[ihl + 8:ihl + ulen], (rt.saddr, sport),
+                  832 if ulen <= 205 else udp_truesize(ulen, dev.mtu), mib)  # SMALL_TRUESIZE
 
 
 def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, summed: int,
@@ -740,7 +706,8 @@ def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, s
                 sk = socks[0]
                 fast = sk.fast
                 if fast is not None and (not fast or fast == rt.daddr):
-                    # udp_queue_rcv, inline, as in udp_rcv (832: SMALL_TRUESIZE)
+                    # udp_queue_rcv, inline: the one datagram per call of the
+                    # hot end (test_udp_rx_frame.py holds it to udp_rcv's road)
                     size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)
                     rmem = sk.rmem_alloc
                     if rmem + size > sk.rcvbuf and rmem:
@@ -751,12 +718,7 @@ def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, s
                     sk.rmem_alloc = rmem + size
                     mib["UdpInDatagrams"] += 1
                     sk.rcvq.append((frame[42:34 + ulen], (rt.saddr, sport), size))
-                    waiters = sk.wq.waiters
-                    if waiters:  # wake_up, inline: one call less per datagram
-                        if len(waiters) == 1:
-                            waiters[0]()
-                        else:
-                            sk.wq.wake_up()
+                    sk.wq.wake_up()
                     return
     udp_rcv(dev, frame[14:14 + tot_len], 20, rt, summed)
 
