@@ -88,9 +88,10 @@ def run(road: str, mp: pytest.MonkeyPatch | None = None,
     if mp is not None and calls is not None:
         frame_rcv = ip_input.inet_frame_protos[17]
 
-        def counted(*args: Any) -> None:
-            calls.append(1)
-            frame_rcv(*args)
+        def counted(*args: Any) -> int:
+            taken = int(frame_rcv(*args))
+            calls.extend([1] * taken)  # one per frame it took
+            return taken
 
         mp.setitem(ip_input.inet_frame_protos, 17, counted)
         b = k.netns_get("b")

@@ -64,8 +64,9 @@ RT_ERROR_BURST = 5 * 250  # ... after a burst of five
 
 # Transport handlers: protocol -> handler(dev, pkt, ihl, rt, summed)
 inet_protos: dict[int, Any] = {}
-# ... that ip_list_rcv may give the whole frame instead (UDP):
-# protocol -> handler(dev, frame, tot_len, rt, summed, mib), 20-byte header
+# ... that ip_list_rcv may give the whole burst instead (UDP): protocol ->
+# handler(dev, frames, i, tot_len, rt, summed, mib) for frames[i], 20-byte
+# header; it may take the frames after it too, and returns how many it took
 inet_frame_protos: dict[int, Any] = {}
 
 
@@ -180,7 +181,13 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     # A miss resets it: the slow road may fill the entry in.
     l_daddr = l_saddr = l_tos = -1
     rt: Any = None
+    i = -1
+    skip = 0  # frames a transport handler took with the one before
     for frame in frames:
+        i += 1
+        if skip:
+            skip -= 1
+            continue
         if ((n := len(frame)) >= 34 and frame[14] == 0x45 and frame[12] == 8 and not frame[13]
                 and frame.startswith(mac)):
             _v, tos, tot_len, idf, ttl, proto, check, saddr, daddr = _unpack_fwd(frame, ETH_HLEN)
@@ -231,8 +238,9 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         continue
                     if proto == 17 and udp is not None and not raw_socks \
                             and not idf & 0x3FFF:
-                        delivered += 1
-                        udp(dev, frame, tot_len, rt, summed, mib)  # no copy of the packet
+                        skip = udp(dev, frames, i, tot_len, rt, summed, mib) - 1
+                        received += skip
+                        delivered += skip + 1
                     else:
                         ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
                     continue

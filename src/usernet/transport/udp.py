@@ -691,13 +691,16 @@ def udp_rcv(dev: NetDevice, pkt: bytes, ihl: int, rt: OutputRoute, summed: int) 
                   832 if ulen <= 205 else udp_truesize(ulen, dev.mtu), mib)  # SMALL_TRUESIZE
 
 
-def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, summed: int,
-                  mib: dict[str, int]) -> None:
-    """udp_rcv for ip_list_rcv's local delivery of an unfragmented packet
-    with a 20-byte header, given the whole frame: the commonest datagram --
-    checksum trusted, for the one unconnected socket of its port -- is
-    queued straight from the frame (one copy, the payload); anything else
-    takes udp_rcv's road with the packet, which decides as before."""
+def udp_rcv_frame(dev: NetDevice, frames: list[bytes], i: int, tot_len: int,
+                  rt: OutputRoute, summed: int, mib: dict[str, int]) -> int:
+    """udp_rcv for ip_list_rcv's local delivery of ``frames[i]``, an
+    unfragmented packet with a 20-byte header, given the whole frame: the
+    commonest datagram -- checksum trusted, for the one unconnected socket
+    of its port -- is queued straight from the frame (one copy, the
+    payload), with the frames after it that carry the same headers;
+    anything else takes udp_rcv's road with the packet, which decides as
+    before.  Returns how many frames it took."""
+    frame = frames[i]
     if tot_len >= 28:
         sport, dport, ulen, check = _unpack_udp(frame, 34)
         if 8 <= ulen <= tot_len - 20 and (summed or not check):
@@ -706,21 +709,49 @@ def udp_rcv_frame(dev: NetDevice, frame: bytes, tot_len: int, rt: OutputRoute, s
                 sk = socks[0]
                 fast = sk.fast
                 if fast is not None and (not fast or fast == rt.daddr):
-                    # udp_queue_rcv, inline: the one datagram per call of the
-                    # hot end (test_udp_rx_frame.py holds it to udp_rcv's road)
-                    size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)
-                    rmem = sk.rmem_alloc
-                    if rmem + size > sk.rcvbuf and rmem:
-                        sk.drops += 1
-                        mib["UdpRcvbufErrors"] += 1
-                        mib["UdpInErrors"] += 1
-                        return
-                    sk.rmem_alloc = rmem + size
-                    mib["UdpInDatagrams"] += 1
-                    sk.rcvq.append((frame[42:34 + ulen], (rt.saddr, sport), size))
-                    sk.wq.wake_up()
-                    return
+                    size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)  # SMALL_TRUESIZE
+                    return udp_queue_flow(sk, frames, i, 14 + tot_len, 34 + ulen,
+                                          (rt.saddr, sport), size, mib)
     udp_rcv(dev, frame[14:14 + tot_len], 20, rt, summed)
+    return 1
+
+
+def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end: int,
+                   src: Address, size: int, mib: dict[str, int]) -> int:
+    """udp_queue_rcv for ``frames[i]`` and each frame after it that starts
+    with the same 42 bytes of headers and holds its packet (GRO's test: the
+    same flow, and here the same length too): every check made of the
+    first gives the same answer for those, so only the receive buffer is
+    checked again.  Returns how many frames it took."""
+    hdr = frames[i][:42]
+    n = len(frames)
+    rcvq = sk.rcvq
+    wake_up = sk.wq.wake_up
+    rcvbuf = sk.rcvbuf
+    j = i
+    queued = dropped = 0
+    while True:
+        rmem = sk.rmem_alloc
+        if rmem + size > rcvbuf and rmem:  # over rcvbuf unless the queue is empty
+            dropped += 1
+        else:
+            sk.rmem_alloc = rmem + size
+            rcvq.append((frames[j][42:end], src, size))
+            queued += 1
+            wake_up()
+        j += 1
+        if j == n:
+            break
+        frame = frames[j]
+        if not frame.startswith(hdr) or len(frame) < frame_len:
+            break
+    if queued:
+        mib["UdpInDatagrams"] += queued
+    if dropped:
+        sk.drops += dropped
+        mib["UdpRcvbufErrors"] += dropped
+        mib["UdpInErrors"] += dropped
+    return j - i
 
 
 def udp_truesize(ulen: int, mtu: int) -> int:
