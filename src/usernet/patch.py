@@ -40,6 +40,12 @@ uses the emulated stack and the kernel's virtual clock, the way gevent's
     loops, so ``asyncio.run`` runs on usernet sockets in virtual time.
     asyncio's running loop, which CPython keeps per OS thread, is kept per
     greenlet while the patch is active (a ``greenlet.settrace`` hook).
+``ssl``
+    ``SSLContext.wrap_socket`` wraps a usernet socket in
+    :class:`usernet.ssl.SSLSocket` (TLS over memory BIOs, carried by the
+    emulated socket), and an OS socket as before: HTTPS clients and servers
+    run unmodified.  Handshakes draw OpenSSL's randoms from the host, so
+    their bytes on the wire differ between runs.
 ``random``
     Seeded with ``seed`` (the global generator's state comes back after).
 Proxy variables
@@ -87,6 +93,7 @@ import random
 import select
 import selectors
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -98,6 +105,7 @@ from typing import TYPE_CHECKING, Any
 import greenlet
 
 from . import wait as _wait
+from .ssl import context_wrap_socket
 from .task import current_task, task_context
 
 if TYPE_CHECKING:
@@ -204,7 +212,7 @@ class Patch:
         self.net = net
         self.seed = seed
         self.epoch = epoch
-        self.saved: list[tuple[dict[str, Any], str, Any]] = []
+        self.saved: list[tuple[Any, str, Any]] = []  # (dict or class, name, old value)
         self.threads: dict[int, Any] = {}  # ident -> Process of started threads
         self.next_ident = 1 << 32
         self.idents: list[int] = []  # the thread identifiers handed out
@@ -216,6 +224,10 @@ class Patch:
     # -- recording ------------------------------------------------------------------------
 
     def set(self, ns: Any, name: str, value: Any) -> None:
+        if isinstance(ns, type):  # a class's namespace is read-only: set the attribute
+            self.saved.append((ns, name, vars(ns).get(name, _MISSING)))
+            setattr(ns, name, value)
+            return
         d = ns if isinstance(ns, dict) else vars(ns)
         self.saved.append((d, name, d.get(name, _MISSING)))
         d[name] = value
@@ -227,7 +239,12 @@ class Patch:
 
     def undo(self) -> None:
         for d, name, old in reversed(self.saved):
-            if old is _MISSING:
+            if isinstance(d, type):
+                if old is _MISSING:
+                    delattr(d, name)
+                else:
+                    setattr(d, name, old)
+            elif old is _MISSING:
                 d.pop(name, None)
             else:
                 d[name] = old
@@ -400,6 +417,8 @@ class Patch:
                 continue
             put(socket, name, value)
         put(socket, "has_ipv6", False)
+        # ssl: SSLContext.wrap_socket wraps usernet sockets too (usernet.ssl)
+        self.set(ssl.SSLContext, "wrap_socket", context_wrap_socket(ssl.SSLContext.wrap_socket))
         # select and selectors
         put(select, "select", usel.select)
         put(select, "poll", usel.poll)

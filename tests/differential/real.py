@@ -172,6 +172,9 @@ class RealEnv:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds)
 
+    def wrap_tls(self, context: Any, sock: Any, **kwargs: Any) -> Any:
+        return context.wrap_socket(sock, **kwargs)
+
     def ready(self) -> None:
         if self._ctl is not None:
             self._ctl.write("READY\n")

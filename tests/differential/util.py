@@ -37,6 +37,9 @@ class Env(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
+    def wrap_tls(self, context: Any, sock: Any, **kwargs: Any) -> Any:
+        """``context.wrap_socket(sock, **kwargs)`` for the socket under test."""
+
     def ready(self) -> None: ...
 
     def netns(self, name: str) -> Any: ...

@@ -100,6 +100,11 @@ class VirtualEnv:
     def sleep(self, seconds: float) -> None:
         vsleep(self.kernel, seconds)
 
+    def wrap_tls(self, context: Any, sock: Any, **kwargs: Any) -> Any:
+        from usernet.ssl import wrap_socket
+
+        return wrap_socket(context, sock, **kwargs)
+
     def ready(self) -> None:
         if self._handle is not None:
             self._handle.set_ready()

@@ -345,7 +345,8 @@ class socket:
         except KernelError:
             peer = None
         fd = fd_table(self._kernel).install(OpenFile(new))
-        conn = type(self)(self._family, self._type, self._proto, fileno=fd, kernel=self._kernel)
+        # CPython's accept makes a plain socket, whatever class accepts (SSLSocket)
+        conn = socket(self._family, self._type, self._proto, fileno=fd, kernel=self._kernel)
         if _default_timeout is None and self.gettimeout():
             conn.setblocking(True)
         return conn, self._fmt(peer)
