@@ -124,6 +124,24 @@ def test_httpx_over_https() -> None:
     assert out == (200, {"path": "/x"}, b"HTTP/1.1")
 
 
+def test_requests_over_https() -> None:
+    """requests (urllib3 underneath): verification against a CA file, a
+    POST, and a name the certificate does not carry."""
+    import requests
+
+    k, _cap = https_world()
+    with patched(k, netns="h1"), https_server_in_h2(k), requests.Session() as session:
+        session.trust_env = False
+        r = session.get("https://server/x", verify=CERT, timeout=5)
+        got = (r.status_code, r.json())
+        r = session.post("https://server/up", data=b"abc" * 1000, verify=CERT, timeout=5)
+        posted = (r.status_code, r.text)
+        with pytest.raises(requests.exceptions.SSLError):
+            session.get("https://www/", verify=CERT, timeout=5)
+    assert got == (200, {"path": "/x"})
+    assert posted == (201, hashlib.sha256(b"abc" * 1000).hexdigest())
+
+
 def tls_pair(k: Kernel, port: int = 4433, **client_kw: Any) -> tuple[SSLSocket, SSLSocket]:
     """A TLS connection across the veth pair: (client in a, server side in b)."""
     with k.netns("b"):
