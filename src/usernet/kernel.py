@@ -22,6 +22,7 @@ from .dev.netdevice import NetDevice
 from .errors import KernelError
 from .ipv4 import ipv4_register
 from .ipv4.devinet import InetaddrNotifier
+from .ipv4.ip_ident import IpIdents
 from .ipv4.neighbour import NeighTable
 from .net import NET_DEAD, NET_DYING, Net
 from .netfilter import netfilter_register
@@ -45,6 +46,7 @@ class Kernel:
 
     def __init__(self, seed: int = 0, link_delay_ns: int = 10_000) -> None:
         self.rng = random.Random(seed)
+        self.ip_idents = IpIdents(seed)  # the kernel-wide IP ID generator
         self.sched = Scheduler()
         # One-way propagation delay of a veth link: RTTs are realistic and
         # stable in virtual time (0 is allowed).

@@ -4,6 +4,7 @@ Standard library only; only ``env.socket`` is the module under test."""
 
 from __future__ import annotations
 
+import itertools
 import struct
 from typing import Any
 
@@ -484,4 +485,60 @@ def case_udp_recverr_errqueue(env: Env) -> Any:
     out["errqueue_again"] = attempt(u.recvmsg, 100, 1024, s.MSG_ERRQUEUE)
     out["recv_after"] = attempt(u.recvfrom, 100)
     u.close()
+    return out
+
+
+IP_MTU_DISCOVER, IP_PMTUDISC_DO = 10, 2  # linux/in.h; not exported by Python 3.11
+
+
+def _ids(raw: Any, n: int, port: int) -> list[tuple[int, bool]]:
+    """(IP ID, DF) of the next ``n`` UDP packets to ``port`` a raw socket sees."""
+    out: list[tuple[int, bool]] = []
+    while len(out) < n:
+        pkt = raw.recv(2048)
+        ihl = (pkt[0] & 15) * 4
+        if struct.unpack_from("!H", pkt, ihl + 2)[0] == port:
+            ident, frag = struct.unpack_from("!HH", pkt, 4)
+            out.append((ident, bool(frag & 0x4000)))
+    return out
+
+
+def _id_kind(seen: list[tuple[int, bool]]) -> dict[str, Any]:
+    """How a run of IDs was numbered: all zero, one apart each, or jumping."""
+    ids = [i for i, _ in seen]
+    steps = [(b - a) & 0xFFFF for a, b in itertools.pairwise(ids)]
+    kind = ("zero" if not any(ids) else "consecutive" if all(s == 1 for s in steps)
+            else "jumps" if all(0 < s < 5000 for s in steps) else f"other {ids}")
+    return {"kind": kind, "df": sorted({df for _, df in seen})}
+
+
+def case_udp_ip_ids(env: Env) -> Any:
+    """ip_select_ident: a connected socket numbers its datagrams one by one
+    (from a random start); an unconnected one takes the hashed generator,
+    which jumps ahead with the time passed (DF set, but ignorable under
+    IP_PMTUDISC_WANT); with IP_PMTUDISC_DO the ID is 0."""
+    s = env.socket
+    with env.netns("db"):
+        raw = s.socket(s.AF_INET, s.SOCK_RAW, s.IPPROTO_UDP)
+        sinks = [s.socket(s.AF_INET, s.SOCK_DGRAM) for _ in range(4)]
+    for port, sink in enumerate(sinks, 7301):  # no port unreachable comes back
+        sink.bind(("", port))
+    raw.settimeout(5)
+    out: dict[str, Any] = {}
+    connected = s.socket(s.AF_INET, s.SOCK_DGRAM)
+    connected.connect((env.addr("db"), 7301))
+    plain = s.socket(s.AF_INET, s.SOCK_DGRAM)
+    strict = s.socket(s.AF_INET, s.SOCK_DGRAM)
+    strict.setsockopt(s.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+    for label, send, port in (
+            ("connected", lambda: connected.send(b"c"), 7301),
+            ("connected_sendto", lambda: connected.sendto(b"c", (env.addr("db"), 7304)), 7304),
+            ("unconnected", lambda: plain.sendto(b"u", (env.addr("db"), 7302)), 7302),
+            ("pmtudisc_do", lambda: strict.sendto(b"d", (env.addr("db"), 7303)), 7303)):
+        for _ in range(4):
+            send()
+            env.sleep(0.3)  # 75 jiffies: the hashed generator jumps by up to that
+        out[label] = _id_kind(_ids(raw, 4, port))
+    for sock in (raw, connected, plain, strict, *sinks):
+        sock.close()
     return out

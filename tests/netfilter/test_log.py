@@ -119,9 +119,12 @@ def test_init_net_always_logs() -> None:
     raw = k.cmd("dmesg -r").stdout.splitlines()
     assert len(raw) == 2  # the request and the reply
     assert raw[0].startswith("<6>[    0.")
+    # the IP ID is the hashed generator's (ip_ident.py), the ICMP ID ping's
+    ip_id, icmp_id = (raw[0].split(" ID=")[k].split()[0] for k in (1, 2))
     assert raw[0].endswith(" IN= OUT=lo SRC=127.0.0.1 DST=127.0.0.1 LEN=84 TOS=0x00 "
-                           "PREC=0x00 TTL=64 ID=0 DF PROTO=ICMP TYPE=8 CODE=0 "
-                           f"ID={raw[0].split(' ID=')[2].split()[0]} SEQ=1 ")
+                           f"PREC=0x00 TTL=64 ID={ip_id} DF PROTO=ICMP TYPE=8 CODE=0 "
+                           f"ID={icmp_id} SEQ=1 ")
+    assert ip_id.isdigit()
 
 
 # -- known differences from the kernel ----------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import usernet.socket as usock
 from usernet import Kernel
-from usernet.netfilter.nat import jhash2
+from usernet.jhash import jhash2
 from usernet.testing import ROUTER
 from usernet.wire.checksum import csum_ok
 

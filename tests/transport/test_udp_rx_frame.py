@@ -47,7 +47,7 @@ def world() -> tuple[Kernel, dict[str, us.socket]]:
 
 def udp_frame(k: Kernel, dport: int, payload: bytes, *, ulen: int | None = None,
               check: int | None = None, tot_len: int | None = None, daddr: int = DST,
-              pad: int = 0) -> bytes:
+              pad: int = 0, ident: int = 0, bad_ip_sum: bool = False) -> bytes:
     """A frame from a's v0 to b's v1; checksums right unless given; ``pad``
     bytes of Ethernet padding after the packet."""
     ulen = len(payload) + 8 if ulen is None else ulen
@@ -56,8 +56,8 @@ def udp_frame(k: Kernel, dport: int, payload: bytes, *, ulen: int | None = None,
         check = ~csum_partial(udp, pseudo_header_sum(SRC, daddr, 17, len(udp))) & 0xFFFF or 0xFFFF
     udp = udp[:6] + struct.pack("!H", check) + udp[8:]
     tot = 20 + len(udp) if tot_len is None else tot_len
-    ip = struct.pack("!BBHHHBBHII", 0x45, 0, tot, 0, 0x4000, 64, 17, 0, SRC, daddr)
-    ip = ip[:10] + struct.pack("!H", ~csum_partial(ip) & 0xFFFF) + ip[12:]
+    ip = struct.pack("!BBHHHBBHII", 0x45, 0, tot, ident, 0x4000, 64, 17, 0, SRC, daddr)
+    ip = ip[:10] + struct.pack("!H", ~csum_partial(ip) & 0xFFFF ^ bad_ip_sum) + ip[12:]
     v0 = k.netns_get("a").dev_get_by_name("v0")
     v1 = k.netns_get("b").dev_get_by_name("v1")
     assert v0 is not None and v1 is not None
@@ -86,6 +86,11 @@ def frames(k: Kernel) -> list[bytes]:
     out += [same] * 4 + [same[:-2], udp_frame(k, 7000, b"same", pad=5), same]
     out += [udp_frame(k, 7000, b"run %d" % i, check=0) for i in range(4)]
     out += [udp_frame(k, 7001, b"f" * 900)] * 8  # the small socket again: drops inside a run
+    # a connected sender's run: the IP ID counts up (the header checksum with
+    # it), across 0xffff; one frame's header checksum is wrong
+    out += [udp_frame(k, 7000, b"numbered", ident=(0xFFFD + i) & 0xFFFF) for i in range(4)]
+    out += [udp_frame(k, 7000, b"numbered", ident=2, bad_ip_sum=True),
+            udp_frame(k, 7000, b"numbered", ident=3), udp_frame(k, 7000, b"numbered", ident=4)]
     return out
 
 
@@ -137,8 +142,9 @@ def test_frame_road_equals_packet_road(summed: int, monkeypatch: pytest.MonkeyPa
     # and the scenario is not vacuous
     assert [len(d) for d, _ in burst["plain"]] == ((
         [4, 0, 64, 205, 1000, 6, 8, 7, 6, 4] if summed else [4, 0, 64, 205, 1000, 6, 8, 6, 4])
-        + [4, 4, 4, 4, 4, 4, 5, 5, 5, 5])
-    assert [d for d, _ in burst["plain"][-4:]] == [b"run %d" % i for i in range(4)]
+        + [4, 4, 4, 4, 4, 4, 5, 5, 5, 5] + [8] * 6)
+    assert [d for d, _ in burst["plain"][-10:-6]] == [b"run %d" % i for i in range(4)]
+    assert burst["mib.b"]["InCsumErrors"] == 1
     assert burst["plain"][0][1] == ("10.0.0.1", 5555)
     assert 0 < len(burst["small"]) < 20 and burst["small.drops"] == 20 - len(burst["small"])
     assert burst["connected"] == [] and burst["elsewhere"] == [(b"there", ("10.0.0.1", 5555))]

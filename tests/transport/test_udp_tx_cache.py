@@ -8,6 +8,7 @@ import errno
 from collections.abc import Iterator
 
 import pytest
+from udp_helpers import numbered
 
 import usernet.socket as us
 from usernet import Kernel
@@ -55,8 +56,8 @@ def test_shortcut_frames_equal_full_road_frames(k: Kernel) -> None:
     sleep(k, 0.01)
     frames = [f for _, f in cap.packets]
     assert len(frames) == 10
-    for shortcut, full in zip(frames[0::2], frames[1::2], strict=True):
-        assert shortcut == full
+    bare = numbered(frames)  # one counter numbers the datagrams of both roads
+    assert bare[0::2] == bare[1::2]
     assert [len(d) for d in drain(rx)] == [7, 0, 0, 1, 1, 10, 10, 333, 333, 1472, 1472]
     assert ipv4_dp(k.netns_get("a")).mib["UdpOutDatagrams"] == 11
     assert ipv4_dp(k.netns_get("a")).mib["OutRequests"] == 11

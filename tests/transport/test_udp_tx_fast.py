@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from udp_helpers import numbered
 
 import usernet.socket as us
 from usernet import Kernel
@@ -64,7 +65,8 @@ def test_receiver_sees_the_same_frames_and_counters(k: Kernel) -> None:
     both_roads(k, tx, sizes)
     frames = [f for _, f in cap.packets]
     assert len(frames) == 2 * len(sizes)
-    assert frames[0::2] == frames[1::2]
+    bare = numbered(frames)
+    assert bare[0::2] == bare[1::2]
     tx1, rx1 = stats(k, "a", "v0"), stats(k, "b", "v1")
     nbytes = sum(map(len, frames))
     assert tx1["tx_packets"] - tx0["tx_packets"] == rx1["rx_packets"] - rx0["rx_packets"] == 12
@@ -79,7 +81,8 @@ def test_memo_is_bounded_and_exact(k: Kernel) -> None:
     both_roads(k, tx, sizes)
     frames = [f for _, f in cap.packets]
     assert len(frames) == 2 * len(sizes)
-    assert frames[0::2] == frames[1::2]
+    bare = numbered(frames)
+    assert bare[0::2] == bare[1::2]
     assert 0 < len(tx._sk().txc.hdrs) <= HDR_MEMO_MAX  # type: ignore[attr-defined]
 
 
@@ -91,7 +94,8 @@ def test_memo_follows_the_neighbours_address(k: Kernel) -> None:
     both_roads(k, tx, [10])
     frames = [f for _, f in cap.packets]
     assert len(frames) == 2
-    assert frames[0] == frames[1]
+    bare = numbered(frames)
+    assert bare[0] == bare[1]
     assert frames[0][:6] == bytes.fromhex("020000000099")
 
 

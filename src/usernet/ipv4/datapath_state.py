@@ -46,15 +46,13 @@ class InetPeer:
 
 
 class IPv4Datapath:
-    __slots__ = ("fnhe", "frags", "icmp_credit", "icmp_stamp", "ip_id", "mib", "peers",
-                 "raw_socks")
+    __slots__ = ("fnhe", "frags", "icmp_credit", "icmp_stamp", "mib", "peers", "raw_socks")
 
     def __init__(self, net: Net) -> None:
         self.peers: dict[int, InetPeer] = {}
         self.frags: IpFragQueues | None = None
         self.fnhe: dict[tuple[int, int], FibNhException] = {}  # see fnhe.py
         self.raw_socks: list[RawSocket] = []
-        self.ip_id = net.kernel.rng.randrange(0x10000)
         self.mib: dict[str, int] = dict.fromkeys(SNMP_NAMES, 0)
         self.icmp_credit = -1  # icmp_global_allow's bucket, filled on first use
         self.icmp_stamp = 0

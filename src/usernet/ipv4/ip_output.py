@@ -11,6 +11,7 @@ from ..netfilter.hooks import nf_enabled, nf_output
 from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
 from .datapath_state import ipv4_dp, sysctl_int
+from .ip_ident import ip_select_ident
 from .neigh_resolve import neigh_output
 
 LOOPBACK_HH = bytes(12) + b"\x08\x00"
@@ -38,28 +39,21 @@ def route_mtu(rt: OutputRoute) -> int:
     return rt.dev.mtu
 
 
-def ip_select_id(rt: OutputRoute, df: bool) -> int:
-    """ip_select_ident: unfragmentable packets of unconnected sockets carry
-    ID 0; the rest take the namespace's next ID."""
-    if df:
-        return 0
-    dp = ipv4_dp(rt.dev.net)
-    dp.ip_id = (dp.ip_id + 1) & 0xFFFF
-    return dp.ip_id
-
-
 def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int = 0,
-                      ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT) -> int:
+                      ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT,
+                      ident: int | None = None) -> int:
     """ip_push_pending_frames for one datagram: header, then ip_local_out;
-    0 or the errno netfilter gave (see ip_output)."""
+    0 or the errno netfilter gave (see ip_output).  ``ident``: the ID a
+    connected socket numbered the packet with; else ip_select_ident's."""
     net = rt.dev.net
     if not ttl:
         ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
     tot_len = 20 + len(payload)
     mtu = route_mtu(rt)
     df = pmtudisc >= IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and tot_len <= mtu)
-    hdr = ipv4_header(tos, tot_len, ip_select_id(rt, df), IP_DF if df else 0, ttl, proto,
-                      rt.saddr, rt.daddr)
+    if ident is None:
+        ident = ip_select_ident(net, rt.daddr, rt.saddr, proto, df, pmtudisc)
+    hdr = ipv4_header(tos, tot_len, ident, IP_DF if df else 0, ttl, proto, rt.saddr, rt.daddr)
     ipv4_dp(net).mib["OutRequests"] += 1
     return ip_output(rt, hdr + payload)
 

@@ -55,8 +55,8 @@ class RawSocket(Sock):
     The IP options ping sets are plain fields here (``ttl``, ``tos``,
     ``pmtudisc``, ``so_broadcast``); setsockopt keeps them in step."""
 
-    __slots__ = ("daddr", "drops", "icmp_filter", "laddr", "pmtudisc", "rcvq", "rmem_alloc",
-                 "saddr", "so_broadcast", "tos", "ttl")
+    __slots__ = ("daddr", "drops", "icmp_filter", "inet_id", "laddr", "pmtudisc", "rcvq",
+                 "rmem_alloc", "saddr", "so_broadcast", "tos", "ttl")
 
     def __init__(self, net: Net, protocol: int, family: int = AF_INET,
                  type: int = SOCK_RAW) -> None:
@@ -67,6 +67,7 @@ class RawSocket(Sock):
         self.laddr = 0  # inet_rcv_saddr: only packets to it (0: any)
         self.saddr = 0  # inet_saddr: the source we send from
         self.daddr = 0  # the peer, once connected
+        self.inet_id = 0  # a connected socket numbers its packets (ip_ident.py)
         self.ttl = 0  # 0: net.ipv4.ip_default_ttl
         self.tos = 0
         self.pmtudisc = IP_PMTUDISC_WANT
@@ -105,6 +106,7 @@ class RawSocket(Sock):
         self.saddr = self.saddr or rt.saddr
         self.laddr = self.laddr or rt.saddr
         self.daddr = rt.daddr
+        self.inet_id = self.net.kernel.ip_idents.rng.getrandbits(16)
 
     def getsockname(self) -> Address:
         return (self.laddr, self.protocol)
@@ -139,8 +141,11 @@ class RawSocket(Sock):
         err = self.sock_error()
         if err:
             raise KernelError(err)
+        ident = None
+        if self.daddr:  # ip_select_ident_segs: a connected socket's own counter
+            ident = self.inet_id = (self.inet_id + 1) & 0xFFFF
         err = ip_build_and_send(rt, self.protocol, payload, tos=self.tos, ttl=self.ttl,
-                                pmtudisc=self.pmtudisc)
+                                pmtudisc=self.pmtudisc, ident=ident)
         if self.protocol == IPPROTO_ICMP:  # __ip_make_skb's icmp_out_count
             ipv4_dp(self.net).mib["IcmpOutMsgs"] += 1
         if err:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import struct
 from typing import TYPE_CHECKING
 
+from ..jhash import jhash2
 from ..wire.checksum import csum_partial, ip_checksum, pseudo_header_sum
 from .conntrack import (
     CtNet,
@@ -103,41 +104,6 @@ def _find_appropriate_src(ctn: CtNet, t: tuple[int, ...],
         if _in_range(result, rng):
             return result
     return None
-
-
-def _rol(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & 0xFFFFFFFF
-
-
-def jhash2(k: tuple[int, ...], initval: int) -> int:
-    """The kernel's jhash2 over 32-bit words."""
-    m = 0xFFFFFFFF
-    a = b = c = (0xDEADBEEF + (len(k) << 2) + initval) & m
-    i, n = 0, len(k)
-    while n > 3:
-        a, b, c = (a + k[i]) & m, (b + k[i + 1]) & m, (c + k[i + 2]) & m
-        a = ((a - c) & m) ^ _rol(c, 4); c = (c + b) & m  # noqa: E702
-        b = ((b - a) & m) ^ _rol(a, 6); a = (a + c) & m  # noqa: E702
-        c = ((c - b) & m) ^ _rol(b, 8); b = (b + a) & m  # noqa: E702
-        a = ((a - c) & m) ^ _rol(c, 16); c = (c + b) & m  # noqa: E702
-        b = ((b - a) & m) ^ _rol(a, 19); a = (a + c) & m  # noqa: E702
-        c = ((c - b) & m) ^ _rol(b, 4); b = (b + a) & m  # noqa: E702
-        i, n = i + 3, n - 3
-    if n == 0:
-        return c
-    if n == 3:
-        c = (c + k[i + 2]) & m
-    if n >= 2:
-        b = (b + k[i + 1]) & m
-    a = (a + k[i]) & m
-    c ^= b; c = (c - _rol(b, 14)) & m  # noqa: E702
-    a ^= c; a = (a - _rol(c, 11)) & m  # noqa: E702
-    b ^= a; b = (b - _rol(a, 25)) & m  # noqa: E702
-    c ^= b; c = (c - _rol(b, 16)) & m  # noqa: E702
-    a ^= c; a = (a - _rol(c, 4)) & m  # noqa: E702
-    b ^= a; b = (b - _rol(a, 14)) & m  # noqa: E702
-    c ^= b; c = (c - _rol(b, 24)) & m  # noqa: E702
-    return c
 
 
 def _raw32(addr: int) -> int:

@@ -980,7 +980,8 @@ def tcp_send_synack(req: TcpRequest) -> bool:
                        (tcp_len << 2) & 0xF0, SYN | ACK, min(req.rcv_wnd, 65535), check, 0) + opts
     tcp_net(net).mib["OutSegs"] += 1
     req.snt_synack = now
-    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1)
+    # ip_build_and_send_pkt: a SYN-ACK that may not be fragmented has ID 0
+    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1, ident=0)
     return True
 
 

@@ -30,6 +30,7 @@ what a capture on a veth shows.  Receivers trust frames that crossed a veth
 from __future__ import annotations
 
 import errno
+import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ from ..ipv4.icmp import (
 from ..ipv4.ip_output import ip_build_and_send, route_mtu
 from ..ipv4.neighbour import NUD_CONNECTED
 from ..ipv4.route import RTCF_BROADCAST, ip_route_output_cached
+from ..jhash import jhash_3words
 from ..netfilter.tables import nf_net
 from ..sock import (
     AF_INET,
@@ -108,8 +110,6 @@ SO_EE_ORIGIN_ICMP = 2
 SMALL_TRUESIZE = 832  # skb_truesize() of a datagram of up to 197 bytes
 SMALL_ULEN = 205  # ... whose UDP length is at most this
 COALESCE_ROOM = 212  # a second fragment this small fits the first one's tailroom
-JHASH_INITVAL = 0xDEADBEEF
-_M32 = 0xFFFFFFFF
 
 # (namespace, port) -> the sockets bound to that port, the last bound first
 udp_table: dict[tuple[Net, int], list[UdpSock]] = {}
@@ -149,7 +149,8 @@ class UdpSock(Sock):
     """A SOCK_DGRAM socket, tagged forever with the namespace it was made in."""
 
     __slots__ = ("bind_locked", "bind_port_locked", "daddr", "dport", "drops", "errq", "fast",
-                 "laddr", "lport", "rcvq", "reuseport_group", "rmem_alloc", "saddr", "txc")
+                 "inet_id", "laddr", "lport", "rcvq", "reuseport_group", "rmem_alloc", "saddr",
+                 "txc")
 
     def __init__(self, net: Net, family: int = AF_INET, type: int = SOCK_DGRAM,
                  protocol: int = IPPROTO_UDP) -> None:
@@ -159,6 +160,7 @@ class UdpSock(Sock):
         self.lport = 0
         self.daddr = 0  # the peer, once connected
         self.dport = 0
+        self.inet_id = 0  # once connected, the IP ID of the last datagram (ip_ident.py)
         self.bind_locked = False  # SOCK_BINDADDR_LOCK: bind() chose laddr
         self.bind_port_locked = False  # SOCK_BINDPORT_LOCK: bind() chose the port
         self.rcvq: deque[tuple[bytes, Address, int]] = deque()  # data, from, truesize
@@ -302,6 +304,7 @@ class UdpSock(Sock):
             self.laddr = rt.saddr
             self._leave_group()  # udp_lib_rehash: a new address leaves the group
         self.daddr, self.dport = rt.daddr, dport
+        self.inet_id = self.net.kernel.ip_idents.rng.getrandbits(16)
         self._update_fast()
 
     def _route(self, daddr: int) -> OutputRoute:
@@ -359,9 +362,12 @@ class UdpSock(Sock):
         ulen = n + 8
         # CHECKSUM_PARTIAL: the device would finish the sum; veth and lo never do
         check = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, ulen) or 0xFFFF
+        ident = None
+        if self.daddr:  # ip_select_ident_segs: a connected socket's own counter
+            ident = self.inet_id = (self.inet_id + 1) & 0xFFFF
         err = ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
                                 + bytes(data), tos=self.ip_opt(IP_TOS),
-                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc)
+                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, ident=ident)
         if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
             raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
@@ -392,7 +398,11 @@ class UdpSock(Sock):
         hdr = c.hdrs.get(n)
         if hdr is None:
             hdr = c.header(hh, n)
-        frame = hdr + data
+        head, middle, tail, unsummed = hdr
+        ident = self.inet_id = (self.inet_id + 1) & 0xFFFF  # ip_select_ident_segs
+        s = unsummed + ident
+        frame = _pack_frame_hdr(head, ident, middle, ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF,
+                                tail) + data
         mib = c.mib
         mib["OutRequests"] += 1
         mib["UdpOutDatagrams"] += 1
@@ -513,14 +523,24 @@ class UdpSock(Sock):
 
 
 _unpack_udp = UDP_HDR.unpack_from
+# a frame's 42 bytes of headers around its IP ID and header checksum
+_pack_frame_hdr = struct.Struct("!18sH4sH16s").pack
+_unpack_id_check = struct.Struct("!H4xH").unpack_from
+_unpack_ip_words = struct.Struct("!10H").unpack_from
+
+
+def _header_words(frame: bytes) -> int:
+    """The sum of an IPv4 header's 16-bit words (20 bytes, after Ethernet)."""
+    return sum(_unpack_ip_words(frame, 14))
 HDR_MEMO_MAX = 64  # payload lengths whose headers a UdpTxCache keeps
 
 
 class UdpTxCache:
     """What a connected socket's sends share: the route's outcome, and the
-    headers it gives each payload length.  Built only where the result is one unfragmented DF
-    frame to a unicast neighbour (id 0, as ip_select_ident gives DF packets
-    of this path), so the fast path cannot disagree with the slow one."""
+    headers it gives each payload length (all but the IP ID, which the
+    socket numbers, and the header checksum, which covers it).  Built only
+    where the result is one unfragmented DF frame to a unicast neighbour,
+    so the fast path cannot disagree with the slow one."""
 
     __slots__ = ("daddr", "dev", "dport", "expires", "genid", "hdrs", "hh", "key", "max_len",
                  "mib", "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl")
@@ -540,18 +560,23 @@ class UdpTxCache:
         self.saddr, self.daddr, self.sport, self.dport = rt.saddr, rt.daddr, sk.lport, sk.dport
         self.mib = ipv4_dp(net).mib
         self.hh: bytes | None = None  # the neighbour's hh the memo below was built with
-        self.hdrs: dict[int, bytes] = {}  # payload length -> headers (header())
+        # payload length -> the frame's headers (header())
+        self.hdrs: dict[int, tuple[bytes, bytes, bytes, int]] = {}
 
-    def header(self, hh: bytes, n: int) -> bytes:
+    def header(self, hh: bytes, n: int) -> tuple[bytes, bytes, bytes, int]:
         """The frame's headers for an ``n``-byte payload -- udp_sendmsg's,
         with the pseudo-header sum CHECKSUM_PARTIAL leaves -- built once per
-        length (a sender's datagrams mostly share a few; the memo is bounded)."""
+        length (a sender's datagrams mostly share a few; the memo is bounded):
+        the bytes before the IP ID, those between it and the header
+        checksum, those after, and the header's sum without the ID."""
         ulen = n + 8
-        hdr = (hh + ipv4_header(self.tos, ulen + 20, 0, IP_DF, self.ttl, IPPROTO_UDP,
-                                self.saddr, self.daddr)
-               + UDP_HDR.pack(self.sport, self.dport, ulen,
-                              pseudo_header_sum(self.saddr, self.daddr, IPPROTO_UDP, ulen)
-                              or 0xFFFF))
+        frame = (hh + ipv4_header(self.tos, ulen + 20, 0, IP_DF, self.ttl, IPPROTO_UDP,
+                                  self.saddr, self.daddr)
+                 + UDP_HDR.pack(self.sport, self.dport, ulen,
+                                pseudo_header_sum(self.saddr, self.daddr, IPPROTO_UDP, ulen)
+                                or 0xFFFF))
+        hdr = (frame[:18], frame[20:24], frame[26:42],
+               ~int.from_bytes(frame[24:26], "big") & 0xFFFF)
         hdrs = self.hdrs
         if len(hdrs) >= HDR_MEMO_MAX:
             hdrs.clear()
@@ -577,23 +602,6 @@ def local_port_range(net: Net) -> tuple[int, int]:
 
 
 # -- lookup --------------------------------------------------------------------------
-
-
-def _rol32(x: int, k: int) -> int:
-    return ((x << k) | (x >> (32 - k))) & _M32
-
-
-def jhash_3words(a: int, b: int, c: int, initval: int) -> int:
-    """Linux's jhash_3words (include/linux/jhash.h)."""
-    init = (initval + JHASH_INITVAL + 12) & _M32
-    a, b, c = (a + init) & _M32, (b + init) & _M32, (c + init) & _M32
-    c = ((c ^ b) - _rol32(b, 14)) & _M32
-    a = ((a ^ c) - _rol32(c, 11)) & _M32
-    b = ((b ^ a) - _rol32(a, 25)) & _M32
-    c = ((c ^ b) - _rol32(b, 16)) & _M32
-    a = ((a ^ c) - _rol32(c, 4)) & _M32
-    b = ((b ^ a) - _rol32(a, 14)) & _M32
-    return ((c ^ b) - _rol32(b, 24)) & _M32
 
 
 def udp_ehashfn(laddr: int, lport: int, faddr: int, fport: int) -> int:
@@ -718,12 +726,17 @@ def udp_rcv_frame(dev: NetDevice, frames: list[bytes], i: int, tot_len: int,
 
 def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end: int,
                    src: Address, size: int, mib: dict[str, int]) -> int:
-    """udp_queue_rcv for ``frames[i]`` and each frame after it that starts
-    with the same 42 bytes of headers and holds its packet (GRO's test: the
-    same flow, and here the same length too): every check made of the
-    first gives the same answer for those, so only the receive buffer is
-    checked again.  Returns how many frames it took."""
-    hdr = frames[i][:42]
+    """udp_queue_rcv for ``frames[i]`` and each frame after it that holds
+    its packet and has the same 42 bytes of headers but for the IP ID and
+    the header checksum (GRO's test: the same flow, and here the same
+    length too): every check made of the first gives the same answer for
+    those, once the header checksum is checked with the frame's own ID;
+    then only the receive buffer is checked again.  Returns how many frames
+    it took."""
+    first = frames[i]
+    head, middle, tail = first[:18], first[20:24], first[26:42]
+    ident, check = _unpack_id_check(first, 18)
+    unsummed = _header_words(first) - ident - check  # the rest of the header's sum
     n = len(frames)
     rcvq = sk.rcvq
     wake_up = sk.wq.wake_up
@@ -743,7 +756,11 @@ def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end
         if j == n:
             break
         frame = frames[j]
-        if not frame.startswith(hdr) or len(frame) < frame_len:
+        if (len(frame) < frame_len or not frame.startswith(head)
+                or not frame.startswith(middle, 20) or not frame.startswith(tail, 26)):
+            break
+        ident, check = _unpack_id_check(frame, 18)
+        if (unsummed + ident + check) % 0xFFFF:  # ip_fast_csum, as ip_list_rcv tests it
             break
     if queued:
         mib["UdpInDatagrams"] += queued
