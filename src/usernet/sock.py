@@ -28,6 +28,7 @@ import socket as _pysocket
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import KernelError
+from .ipv4.datapath_state import sysctl_int
 from .wait import WaitQueue
 
 if TYPE_CHECKING:
@@ -197,9 +198,17 @@ class Sock:
         byte count, or -1 to take ``sendmsg``."""
         return -1
 
+    def send_to(self, data: bytes | memoryview, daddr: int, dport: int) -> int:
+        """sendto(data, addr) with no flags, as ``send_connected``."""
+        return -1
+
     def recv_ready(self, bufsize: int) -> bytes | None:
         """recv(bufsize) with no flags when data is already queued and nothing
         else is pending; None to take ``recvmsg``."""
+        return None
+
+    def recv_ready_from(self, bufsize: int) -> tuple[bytes, Address | None] | None:
+        """recvfrom(bufsize) with no flags, as ``recv_ready``."""
         return None
 
     def shutdown(self, how: int) -> None:
@@ -268,8 +277,6 @@ class Sock:
         """IP_MTU_DISCOVER, defaulting as inet_create does."""
         mode = self.opts.get((IPPROTO_IP, IP_MTU_DISCOVER))
         if mode is None:
-            from .ipv4.datapath_state import sysctl_int
-
             no_pmtu = sysctl_int(self.net, "net.ipv4.ip_no_pmtu_disc")
             return IP_PMTUDISC_DONT if no_pmtu else IP_PMTUDISC_WANT
         return int(mode)

@@ -53,10 +53,17 @@ class IpIdents:
 
     def select(self, net: Net, daddr: int, saddr: int, proto: int, segs: int = 1) -> int:
         """__ip_select_ident: the ID of the first of ``segs`` packets."""
+        return self.take(net, self.bucket(net, daddr, saddr, proto), segs)
+
+    def bucket(self, net: Net, daddr: int, saddr: int, proto: int) -> int:
+        """The bucket of a flow (a pure function of it: callers may keep it)."""
         mix = self.hash_mix.get(net.cookie)
         if mix is None:
             mix = self.hash_mix[net.cookie] = self.rng.getrandbits(32)
-        bucket = jhash_3words(daddr, saddr, proto ^ mix, self.hashrnd) & (IP_IDENTS_BUCKETS - 1)
+        return jhash_3words(daddr, saddr, proto ^ mix, self.hashrnd) & (IP_IDENTS_BUCKETS - 1)
+
+    def take(self, net: Net, bucket: int, segs: int = 1) -> int:
+        """ip_idents_reserve: ``segs`` IDs from ``bucket``; the first."""
         ident = self.idents.get(bucket)
         if ident is None:
             ident = self.rng.getrandbits(32)

@@ -173,7 +173,16 @@ def inet_aton_exact(text: str) -> int | None:
 
 
 def addr_str(addr: int) -> str:
-    return _s.inet_ntoa(addr.to_bytes(4, "big"))
+    text = _ADDR_STR.get(addr)
+    if text is None:
+        if len(_ADDR_STR) >= 4096:
+            _ADDR_STR.clear()
+        text = _ADDR_STR[addr] = _s.inet_ntoa(addr.to_bytes(4, "big"))
+    return text
+
+
+# dotted quads of the addresses seen so far (every recvfrom formats one)
+_ADDR_STR: dict[int, str] = {}
 
 
 # IDNA text of the str hosts seen so far: a pure function of the string,

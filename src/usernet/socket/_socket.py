@@ -392,6 +392,12 @@ class socket:
         flags, target = (0, flags_or_addr) if address is None else (flags_or_addr, address)
         sk = self._sk()
         addr = self._addr(target, "sendto")
+        if not flags and type(data) is bytes:
+            sent = sk.send_to(data, addr[0], addr[1])
+            if sent >= 0:
+                charge_cpu(self._kernel)
+                softirq_exit(self._kernel)
+                return sent
         view = memoryview(data).cast("B")
         sent = self._call(lambda f: sk.sendmsg(view, addr, f), POLLOUT, flags, "sendto")
         charge_cpu(self._kernel)
@@ -432,6 +438,12 @@ class socket:
     def recvfrom(self, bufsize: int, flags: int = 0) -> tuple[bytes, Any]:
         if bufsize < 0:
             raise ValueError("negative buffersize in recvfrom")
+        if not flags:
+            if self._fd == -1:
+                raise oserror(errno.EBADF)
+            ready = self._file.sk.recv_ready_from(bufsize)
+            if ready is not None:
+                return ready[0], self._fmt(ready[1])
         data, addr = self._recv(bufsize, flags, "recvfrom")
         return data, self._fmt(addr)
 

@@ -150,7 +150,7 @@ class UdpSock(Sock):
 
     __slots__ = ("bind_locked", "bind_port_locked", "daddr", "dport", "drops", "errq", "fast",
                  "inet_id", "laddr", "lport", "rcvq", "reuseport_group", "rmem_alloc", "saddr",
-                 "txc")
+                 "txc", "txd")
 
     def __init__(self, net: Net, family: int = AF_INET, type: int = SOCK_DGRAM,
                  protocol: int = IPPROTO_UDP) -> None:
@@ -172,6 +172,7 @@ class UdpSock(Sock):
         # to a device); else the address a datagram must be for (0: any).
         self.fast: int | None = 0
         self.txc: UdpTxCache | None = None  # see send_connected
+        self.txd: dict[Address, UdpTxCache] | None = None  # see send_to
 
     def __repr__(self) -> str:
         return f"<UdpSock {self.laddr:#x}:{self.lport} -> {self.daddr:#x}:{self.dport}>"
@@ -318,7 +319,7 @@ class UdpSock(Sock):
 
     def _update_fast(self) -> None:
         self.fast = self.laddr if not self.dport and self.bound_dev is None else None
-        self.txc = None
+        self.txc = self.txd = None
 
     def getsockname(self) -> Address:
         return (self.laddr, self.lport)
@@ -371,43 +372,43 @@ class UdpSock(Sock):
         if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
             raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
-        if addr is None and not flags and self.txc is None:
-            self.txc = UdpTxCache.build(self, rt, pmtudisc)
+        if not flags:
+            if addr is None:
+                if self.txc is None:
+                    self.txc = UdpTxCache.build(self, rt, dport, pmtudisc)
+            elif not self.daddr:
+                self._cache_destination(rt, dport, pmtudisc)
         return n
+
+    def _cache_destination(self, rt: OutputRoute, dport: int, pmtudisc: int) -> None:
+        """Keep what this send to ``(rt.daddr, dport)`` shared with the next
+        ones (send_to); a few destinations at a time."""
+        dests = self.txd
+        if dests is None:
+            dests = self.txd = {}
+        elif len(dests) >= TX_DESTINATIONS_MAX:
+            dests.clear()
+        c = UdpTxCache.build(self, rt, dport, pmtudisc)
+        if c is not None:
+            dests[(rt.daddr, dport)] = c
 
     def send_connected(self, data: bytes | memoryview) -> int:
         """udp_sendmsg's common case -- a connected socket, no address, no
-        flags -- as one frame from the header cached by the last such send.
-        Everything that could change the outcome is checked first (route
-        generation and expiry, errors, shutdown, netfilter rules, size, the
-        neighbour's state); -1 means "take sendmsg's road"."""
+        flags -- as one frame from the header cached by the last such send;
+        -1 means "take sendmsg's road"."""
         c = self.txc
-        if (c is None or c.genid != rt_cache._genid or self.sk_err or self.sk_shutdown
-                or c.nft.tables):
+        if c is None or self.sk_err or self.sk_shutdown:
             return -1
-        n = len(data)
-        if n > c.max_len or (c.expires and c.expires <= c.sched.now):
+        return c.xmit(data)
+
+    def send_to(self, data: bytes | memoryview, daddr: int, dport: int) -> int:
+        """sendto's common case on an unconnected socket, no flags, to a
+        destination it sent to before: as send_connected."""
+        dests = self.txd
+        if dests is None or self.sk_err or self.sk_shutdown:
             return -1
-        nb = c.neigh.get(c.key)
-        if nb is None or not nb.nud_state & NUD_CONNECTED:
-            return -1
-        hh = nb.hh
-        if hh is not c.hh:  # a new link-layer address: every header changes
-            c.hh = hh
-            c.hdrs.clear()
-        hdr = c.hdrs.get(n)
-        if hdr is None:
-            hdr = c.header(hh, n)
-        head, middle, tail, unsummed = hdr
-        ident = self.inet_id = (self.inet_id + 1) & 0xFFFF  # ip_select_ident_segs
-        s = unsummed + ident
-        frame = _pack_frame_hdr(head, ident, middle, ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF,
-                                tail) + data
-        mib = c.mib
-        mib["OutRequests"] += 1
-        mib["UdpOutDatagrams"] += 1
-        dev_queue_xmit(c.dev, frame)
-        return n
+        c = dests.get((daddr, dport))
+        return -1 if c is None else c.xmit(data)
 
     def _check_size(self, ulen: int, rt: OutputRoute, pmtudisc: int, dport: int) -> None:
         """__ip_append_data: with DF demanded the datagram must fit the path;
@@ -449,6 +450,14 @@ class UdpSock(Sock):
         data, _src, size = q.popleft()
         self.rmem_alloc -= size
         return data[:bufsize]
+
+    def recv_ready_from(self, bufsize: int) -> tuple[bytes, Address | None] | None:
+        q = self.rcvq
+        if not q or self.sk_err:
+            return None
+        data, src, size = q.popleft()
+        self.rmem_alloc -= size
+        return data[:bufsize], src
 
     def recv_error(self) -> ExtendedErr:
         """ip_recv_error (recvmsg with MSG_ERRQUEUE): the oldest report; the
@@ -518,11 +527,13 @@ class UdpSock(Sock):
         self.rcvq.clear()
         self.rmem_alloc = 0
         self.errq.clear()
-        self.txc = None
+        self.txc = self.txd = None
         super().close()
 
 
 _unpack_udp = UDP_HDR.unpack_from
+ID_NUMBERED, ID_ZERO = -1, -2  # UdpTxCache.bucket's two IDs that are no bucket
+TX_DESTINATIONS_MAX = 16  # destinations an unconnected socket keeps (send_to)
 # a frame's 42 bytes of headers around its IP ID and header checksum
 _pack_frame_hdr = struct.Struct("!18sH4sH16s").pack
 _unpack_id_check = struct.Struct("!H4xH").unpack_from
@@ -536,17 +547,19 @@ HDR_MEMO_MAX = 64  # payload lengths whose headers a UdpTxCache keeps
 
 
 class UdpTxCache:
-    """What a connected socket's sends share: the route's outcome, and the
-    headers it gives each payload length (all but the IP ID, which the
-    socket numbers, and the header checksum, which covers it).  Built only
+    """What a socket's sends to one destination share: the route's outcome,
+    how IP IDs are chosen, and the headers each payload length gets (all
+    but the IP ID and the header checksum, which covers it).  Built only
     where the result is one unfragmented DF frame to a unicast neighbour,
-    so the fast path cannot disagree with the slow one."""
+    so the shortcut cannot disagree with udp_sendmsg's road."""
 
-    __slots__ = ("daddr", "dev", "dport", "expires", "genid", "hdrs", "hh", "key", "max_len",
-                 "mib", "neigh", "nft", "saddr", "sched", "sport", "tos", "ttl")
+    __slots__ = ("bucket", "daddr", "dev", "dport", "expires", "genid", "hdrs", "hh", "idents",
+                 "key", "max_len", "mib", "neigh", "net", "nft", "saddr", "sched", "sk",
+                 "sport", "tos", "ttl")
 
-    def __init__(self, sk: UdpSock, rt: OutputRoute) -> None:
-        net = sk.net
+    def __init__(self, sk: UdpSock, rt: OutputRoute, dport: int, pmtudisc: int) -> None:
+        net = self.net = sk.net
+        self.sk = sk
         self.genid: int = rt_cache._genid
         self.expires = rt.expires
         self.sched = net.kernel.sched
@@ -557,11 +570,54 @@ class UdpTxCache:
         self.key = (rt.dev, rt.gateway or rt.daddr)
         self.tos = sk.ip_opt(IP_TOS)
         self.ttl = sk.ip_opt(IP_TTL) or sysctl_int(net, "net.ipv4.ip_default_ttl")
-        self.saddr, self.daddr, self.sport, self.dport = rt.saddr, rt.daddr, sk.lport, sk.dport
+        self.saddr, self.daddr, self.sport, self.dport = rt.saddr, rt.daddr, sk.lport, dport
         self.mib = ipv4_dp(net).mib
         self.hh: bytes | None = None  # the neighbour's hh the memo below was built with
         # payload length -> the frame's headers (header())
         self.hdrs: dict[int, tuple[bytes, bytes, bytes, int]] = {}
+        # ip_select_ident_segs (ip_ident.py): the connected socket's counter
+        # (ID_NUMBERED), 0 for DF that may not be ignored (ID_ZERO), else the
+        # hashed generator's bucket of this flow
+        self.idents = net.kernel.ip_idents
+        self.bucket = (ID_NUMBERED if sk.daddr else ID_ZERO if pmtudisc == IP_PMTUDISC_DO
+                       else self.idents.bucket(net, rt.daddr, rt.saddr, IPPROTO_UDP))
+
+    def xmit(self, data: bytes | memoryview) -> int:
+        """Send ``data`` as one frame, once everything that could change the
+        outcome is checked (route generation and expiry, netfilter rules,
+        size, the neighbour's state): the byte count, or -1 (take the road)."""
+        if self.genid != rt_cache._genid or self.nft.tables:
+            return -1
+        n = len(data)
+        if n > self.max_len or (self.expires and self.expires <= self.sched.now):
+            return -1
+        nb = self.neigh.get(self.key)
+        if nb is None or not nb.nud_state & NUD_CONNECTED:
+            return -1
+        hh = nb.hh
+        if hh is not self.hh:  # a new link-layer address: every header changes
+            self.hh = hh
+            self.hdrs.clear()
+        hdr = self.hdrs.get(n)
+        if hdr is None:
+            hdr = self.header(hh, n)
+        head, middle, tail, unsummed = hdr
+        bucket = self.bucket
+        if bucket == ID_NUMBERED:
+            sk = self.sk
+            ident = sk.inet_id = (sk.inet_id + 1) & 0xFFFF
+        elif bucket == ID_ZERO:
+            ident = 0
+        else:
+            ident = self.idents.take(self.net, bucket)
+        s = unsummed + ident
+        frame = _pack_frame_hdr(head, ident, middle, ~((s & 0xFFFF) + (s >> 16)) & 0xFFFF,
+                                tail) + data
+        mib = self.mib
+        mib["OutRequests"] += 1
+        mib["UdpOutDatagrams"] += 1
+        dev_queue_xmit(self.dev, frame)
+        return n
 
     def header(self, hh: bytes, n: int) -> tuple[bytes, bytes, bytes, int]:
         """The frame's headers for an ``n``-byte payload -- udp_sendmsg's,
@@ -584,11 +640,11 @@ class UdpTxCache:
         return hdr
 
     @staticmethod
-    def build(sk: UdpSock, rt: OutputRoute, pmtudisc: int) -> UdpTxCache | None:
+    def build(sk: UdpSock, rt: OutputRoute, dport: int, pmtudisc: int) -> UdpTxCache | None:
         if (rt.flags & RTCF_BROADCAST or rt.dev.flags & IFF_LOOPBACK or rt.type != RTN_UNICAST
                 or pmtudisc not in (IP_PMTUDISC_WANT, IP_PMTUDISC_DO)):
             return None
-        return UdpTxCache(sk, rt)
+        return UdpTxCache(sk, rt, dport, pmtudisc)
 
 
 def local_port_range(net: Net) -> tuple[int, int]:
