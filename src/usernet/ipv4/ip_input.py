@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import struct
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from ..dev import br_netfilter
@@ -182,12 +183,9 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     l_daddr = l_saddr = l_tos = -1
     rt: Any = None
     i = -1
-    skip = 0  # frames a transport handler took with the one before
-    for frame in frames:
+    todo = iter(frames)
+    for frame in todo:
         i += 1
-        if skip:
-            skip -= 1
-            continue
         if ((n := len(frame)) >= 34 and frame[14] == 0x45 and frame[12] == 8 and not frame[13]
                 and frame.startswith(mac)):
             _v, tos, tot_len, idf, ttl, proto, check, saddr, daddr = _unpack_fwd(frame, ETH_HLEN)
@@ -238,9 +236,12 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
                         continue
                     if proto == 17 and udp is not None and not raw_socks \
                             and not idf & 0x3FFF:
-                        skip = udp(dev, frames, i, tot_len, rt, summed, mib) - 1
-                        received += skip
-                        delivered += skip + 1
+                        more = udp(dev, frames, i, tot_len, rt, summed, mib) - 1
+                        if more:  # the handler took the frames after this one too
+                            next(islice(todo, more - 1, more), None)  # skip them, in C
+                            i += more
+                            received += more
+                        delivered += more + 1
                     else:
                         ip_local_deliver(dev, frame[ETH_HLEN:ETH_HLEN + tot_len], rt, summed)
                     continue

@@ -535,8 +535,8 @@ _unpack_udp = UDP_HDR.unpack_from
 ID_NUMBERED, ID_ZERO = -1, -2  # UdpTxCache.bucket's two IDs that are no bucket
 TX_DESTINATIONS_MAX = 16  # destinations an unconnected socket keeps (send_to)
 # a frame's 42 bytes of headers around its IP ID and header checksum
-_pack_frame_hdr = struct.Struct("!18sH4sH16s").pack
-_unpack_id_check = struct.Struct("!H4xH").unpack_from
+_FRAME_HDR = struct.Struct("!18sH4sH16s")
+_pack_frame_hdr, _unpack_frame_hdr = _FRAME_HDR.pack, _FRAME_HDR.unpack_from
 _unpack_ip_words = struct.Struct("!10H").unpack_from
 
 
@@ -790,8 +790,7 @@ def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end
     then only the receive buffer is checked again.  Returns how many frames
     it took."""
     first = frames[i]
-    head, middle, tail = first[:18], first[20:24], first[26:42]
-    ident, check = _unpack_id_check(first, 18)
+    head, ident, middle, check, tail = _unpack_frame_hdr(first)
     unsummed = _header_words(first) - ident - check  # the rest of the header's sum
     n = len(frames)
     rcvq = sk.rcvq
@@ -807,18 +806,20 @@ def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end
             sk.rmem_alloc = rmem + size
             rcvq.append((frames[j][42:end], src, size))
             queued += 1
-            wake_up()
         j += 1
         if j == n:
             break
         frame = frames[j]
-        if (len(frame) < frame_len or not frame.startswith(head)
-                or not frame.startswith(middle, 20) or not frame.startswith(tail, 26)):
+        if len(frame) < frame_len:
             break
-        ident, check = _unpack_id_check(frame, 18)
-        if (unsummed + ident + check) % 0xFFFF:  # ip_fast_csum, as ip_list_rcv tests it
+        h, ident, m, check, t = _unpack_frame_hdr(frame)
+        # the same headers but for ID and checksum; ip_fast_csum, as ip_list_rcv tests it
+        if h != head or m != middle or t != tail or (unsummed + ident + check) % 0xFFFF:
             break
     if queued:
+        # sk_data_ready once for the run: a waiter only schedules its task
+        # (idempotently), and nothing runs between these frames
+        wake_up()
         mib["UdpInDatagrams"] += queued
     if dropped:
         sk.drops += dropped
