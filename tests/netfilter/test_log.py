@@ -124,16 +124,18 @@ def test_init_net_always_logs() -> None:
                            f"ID={raw[0].split(' ID=')[2].split()[0]} SEQ=1 ")
 
 
-# -- known differences from the kernel ----------------------------------------------------------
+# -- --log-uid ------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the hooks do not see the socket of a local packet")
 def test_log_uid() -> None:
     """Linux: OUTPUT of a ping with --log-uid ends in "UID=0 GID=0 "."""
     k = Kernel()
     k.script("ip link set lo up\niptables -A OUTPUT -p icmp --icmp-type 8 -j LOG --log-uid\n")
     k.cmd("ping -c 1 127.0.0.1")
     assert k.cmd("dmesg -t").stdout.endswith(" SEQ=1 UID=0 GID=0 \n")
+
+
+# -- known differences from the kernel ----------------------------------------------------------
 
 
 def test_log_postrouting_of_forwarded_packet() -> None:

@@ -140,7 +140,7 @@ class RawSocket(Sock):
         if err:
             raise KernelError(err)
         err = ip_build_and_send(rt, self.protocol, payload, tos=self.tos, ttl=self.ttl,
-                                pmtudisc=self.pmtudisc)
+                                pmtudisc=self.pmtudisc, sk=self)
         if self.protocol == IPPROTO_ICMP:  # __ip_make_skb's icmp_out_count
             ipv4_dp(self.net).mib["IcmpOutMsgs"] += 1
         if err:

@@ -361,7 +361,7 @@ class UdpSock(Sock):
         check = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, ulen) or 0xFFFF
         err = ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
                                 + bytes(data), tos=self.ip_opt(IP_TOS),
-                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc)
+                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, sk=self)
         if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
             raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
