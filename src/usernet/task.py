@@ -30,10 +30,12 @@ _current: contextvars.ContextVar[Task | None] = contextvars.ContextVar(
 
 class Cred(NamedTuple):
     """The credentials a task acts with (``struct cred``'s fsuid and fsgid:
-    what a new file, and so a new socket, is stamped with)."""
+    what a new file, and so a new socket, is stamped with; ``groups`` are
+    the supplementary groups, group_info)."""
 
     uid: int = 0
     gid: int = 0
+    groups: tuple[int, ...] = ()
 
 
 ROOT_CRED = Cred(0, 0)
