@@ -68,7 +68,7 @@ from .nat import (
     nf_nat_setup_info,
     null_binding,
 )
-from .nf_log import nf_log_packet, sk_log_cred
+from .nf_log import NF_LOG_UID, nf_log_packet, sk_log_cred
 from .packet import (
     NF_ACCEPT,
     NF_INET_FORWARD,
@@ -216,7 +216,7 @@ def _table(net: Net, name: str, hook: int, v: PktView, pkt: bytes, indev: NetDev
     """One table's chain, then what its targets asked for."""
     verdict = ipt_do_table(net, name, hook, v)
     if v.log is not None:
-        nf_log_packet(net, pkt, indev, outdev, v.log, mark=v.mark, uid=sk_log_cred(v.sk))
+        nf_log_packet(net, pkt, indev, outdev, v.log, mark=v.mark, uid=sk_log_cred(_log_sk(net, v)))
         v.log = None
     ct = v.ct
     if ct is not None and v.ctmark != ct.mark:
@@ -234,6 +234,17 @@ def _table(net: Net, name: str, hook: int, v: PktView, pkt: bytes, indev: NetDev
     if v.ttl != pkt[8]:
         pkt = _set_ttl(pkt, v.ttl)  # the TTL target
     return pkt
+
+
+def _log_sk(net: Net, v: PktView) -> Any:
+    """The skb->sk a LOG line reads: a local packet's own socket, or at INPUT
+    the one early demux found (looked up only for a --log-uid line)."""
+    if v.sk is None and v.hook == IN and v.log and not v.fragment and \
+            any(req.flags & NF_LOG_UID for req in v.log):
+        from ..ipv4.ip_input import ip_early_demux_sk
+
+        return ip_early_demux_sk(net, v.saddr, v.daddr, v.proto, v.sport, v.dport)
+    return v.sk
 
 
 def _set_ttl(pkt: bytes, ttl: int) -> bytes:
