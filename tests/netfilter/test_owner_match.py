@@ -7,6 +7,7 @@ non-root process, and --log-uid beside it."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -126,3 +127,31 @@ def test_non_root_process_on_the_wire() -> None:
     log = k.cmd("dmesg -t").stdout.splitlines()
     assert len(log) == 1 and log[0].endswith(" PROTO=UDP SPT=" + log[0].split("SPT=")[1]
                                              .split()[0] + " DPT=9 LEN=9 UID=1000 GID=100 ")
+
+
+def _refused() -> None:
+    import socket
+
+    s = socket.socket()
+    with contextlib.suppress(ConnectionRefusedError):
+        s.connect(("127.0.0.1", 9))
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"x", ("127.0.0.1", 9))
+
+
+def test_reject_answers() -> None:
+    """Observed on 6.18: REJECT's TCP reset is a fresh skb without a socket;
+    its ICMP error goes out on the control socket (icmp_send)."""
+    k = Kernel()
+    k.script("ip link set lo up\n"
+             "iptables -A INPUT -p tcp --dport 9 -j REJECT --reject-with tcp-reset\n"
+             "iptables -A INPUT -p udp --dport 9 -j REJECT\n")
+    for opt in ("--socket-exists", "! --socket-exists", "! --uid-owner 0"):
+        k.cmd(f"iptables -A OUTPUT -p tcp --tcp-flags RST RST -m owner {opt}")
+        k.cmd(f"iptables -A OUTPUT -p icmp -m owner {opt}")
+    with usernet.patched(k):
+        k.spawn(_refused).result(timeout=1)
+        time.sleep(0.1)
+    rows = k.cmd("iptables -L OUTPUT -v -x -n").stdout.splitlines()[2:]
+    assert [(r.split()[0], r.split()[1]) for r in rows] == [
+        ("0", "0"), ("1", "57"), ("1", "40"), ("0", "0"), ("1", "40"), ("1", "57")]
