@@ -155,3 +155,28 @@ def test_reject_answers() -> None:
     rows = k.cmd("iptables -L OUTPUT -v -x -n").stdout.splitlines()[2:]
     assert [(r.split()[0], r.split()[1]) for r in rows] == [
         ("0", "0"), ("1", "57"), ("1", "40"), ("0", "0"), ("1", "40"), ("1", "57")]
+
+
+def _connect_once() -> None:
+    import socket
+
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 80))
+    lsn.listen()
+    c = socket.socket()
+    c.connect(("127.0.0.1", 80))
+
+
+@pytest.mark.parametrize(("syncookies", "counts"), [(1, ["1", "0", "1"]), (2, ["0", "1", "0"])])
+def test_synack_owner(syncookies: int, counts: list[str]) -> None:
+    """Observed on 6.18: a SYN-ACK carries its request socket, so the
+    listener's owner matches -- unless it is a SYN cookie's, sent unowned."""
+    k = Kernel()
+    k.script(f"ip link set lo up\nsysctl -qw net.ipv4.tcp_syncookies={syncookies}\n")
+    for opt in ("--socket-exists", "! --socket-exists", "--uid-owner 0"):
+        k.cmd(f"iptables -A OUTPUT -p tcp --tcp-flags SYN,ACK SYN,ACK -m owner {opt}")
+    with usernet.patched(k):
+        k.spawn(_connect_once).result(timeout=1)
+        time.sleep(0.1)
+    rows = k.cmd("iptables -L OUTPUT -v -x -n").stdout.splitlines()[2:]
+    assert [r.split()[0] for r in rows] == counts

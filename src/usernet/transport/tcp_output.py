@@ -963,9 +963,10 @@ def tcp_v4_send_reset(net: Net, saddr: int, daddr: int, sport: int, dport: int, 
         send_reply(net, daddr, saddr, dport, sport, 0, end, RST | ACK, 0, b"", tos, sk=sk)
 
 
-def tcp_send_synack(req: TcpRequest) -> bool:
+def tcp_send_synack(req: TcpRequest, cookie: bool = False) -> bool:
     """tcp_v4_send_synack: the SYN-ACK of a request socket (CHECKSUM_PARTIAL,
-    IP ID 0 as ip_build_and_send_pkt sets it)."""
+    IP ID 0 as ip_build_and_send_pkt sets it).  A SYN cookie's goes out
+    with no socket (tcp_make_synack leaves it unowned under a SYN flood)."""
     net = req.listener.net
     try:
         rt = ip_route_output_cached(net, req.raddr, req.laddr, req.listener.bound_dev, 0,
@@ -986,7 +987,8 @@ def tcp_send_synack(req: TcpRequest) -> bool:
     tcp_net(net).mib["OutSegs"] += 1
     req.snt_synack = now
     # skb->sk is the request socket (the owner match reads its listener)
-    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1, sk=req)
+    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1,
+                      sk=None if cookie else req)
     return True
 
 
