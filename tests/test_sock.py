@@ -1,6 +1,6 @@
-"""Sockets record their creator's credentials (the file's f_cred): a TCP
-child gets the accepting task's when accept() gives it a file, and a socket
-loses them when close() orphans it."""
+"""Sockets record their creator's credentials (the file's f_cred, and
+sk_uid): a TCP child gets the accepting task's when accept() gives it a
+file, and a socket loses its file's when close() orphans it (not sk_uid)."""
 
 from __future__ import annotations
 
@@ -37,11 +37,13 @@ def test_tcp_child_has_the_acceptors_cred_and_close_orphans() -> None:
     assert isinstance(lsk, TcpSock) and lsk.file_cred == Cred(1, 2)
     child = lsk.acceptq[0]
     assert child.file_cred is None  # in the queue: no struct socket, no file
+    assert child.sk_uid == 1  # sk_clone_lock copied the listener's
     with k.netns(k.init_net, cred=Cred(33, 44)):
         conn, _ = lsn.accept()
     assert conn._sk() is child and child.file_cred == Cred(33, 44)
     conn.close()
     assert child.file_cred is None  # orphaned
+    assert child.sk_uid == 33  # sock_graft set it; it stays with the orphan
     assert sk_to_full_sk(None) is None
 
 

@@ -153,7 +153,8 @@ class Sock:
     """What every protocol's socket has; protocols override the operations."""
 
     __slots__ = ("__weakref__", "bound_dev", "closed", "family", "file_cred", "mark", "net",
-                 "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq")
+                 "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
+                 "type", "wq")
 
     def __init__(self, net: Net, family: int, type: int, protocol: int) -> None:
         self.net = net.get()
@@ -161,6 +162,9 @@ class Sock:
         # holds the socket; None once it is orphaned (closed but still in the
         # protocol) and for a TCP child until accept() gives it a file
         self.file_cred: Cred | None = current_cred(net.kernel)
+        # sk->sk_uid: the socket inode's owner, which stays with an orphan
+        # (what sock_diag reports: ss -e's "uid:")
+        self.sk_uid = self.file_cred.uid
         self.family = family
         self.type = type
         self.protocol = protocol

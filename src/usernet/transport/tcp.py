@@ -213,7 +213,8 @@ class TxSeg:
 # The Sock slots TcpSock.clone and TcpSock.__init__ set, spelled out there
 # (a test keeps this equal to Sock.__slots__ less __weakref__).
 _CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "file_cred", "mark", "net", "opts",
-                          "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq"))
+                          "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
+                          "type", "wq"))
 # Options a child inherits from its listener (what sk_clone_lock copies).
 _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle", "keepintvl",
               "keepcnt", "syn_retries", "linger2", "user_timeout", "window_clamp_opt",
@@ -445,7 +446,8 @@ class TcpSock(_TcpFields):
         # Sock.__init__ inlined (_CLONE_SLOTS lists what it sets) without its
         # net.core buffer defaults, which tcp_rmem/tcp_wmem replace here
         self.net = net.get()
-        self.file_cred = current_cred(net.kernel)
+        cred = self.file_cred = current_cred(net.kernel)
+        self.sk_uid = cred.uid
         self.family = family
         self.type = type
         self.protocol = protocol or IPPROTO_TCP
@@ -485,6 +487,7 @@ class TcpSock(_TcpFields):
         # equal to Sock.__slots__): copied, or fresh for the child
         child.net = listener.net.get()
         child.file_cred = None  # no file until accept() (sk_socket is NULL)
+        child.sk_uid = listener.sk_uid  # sk_clone_lock copies the listener
         child.family = listener.family
         child.type = listener.type
         child.protocol = listener.protocol
@@ -646,7 +649,8 @@ class TcpSock(_TcpFields):
         child.ss_state = SS_CONNECTED
         # sock_graft into the file accept() makes, stamped with the accepting
         # task's credentials (not the listener's)
-        child.file_cred = current_cred(self.net.kernel)
+        cred = child.file_cred = current_cred(self.net.kernel)
+        child.sk_uid = cred.uid
         return child
 
     # -- data ---------------------------------------------------------------------------------
