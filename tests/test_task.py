@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from usernet import Kernel, KernelError, Net, Task
+from usernet import Cred, Kernel, KernelError, Net, Task
 
 
 def ifnames(k: Kernel) -> list[str]:
@@ -253,3 +253,36 @@ def test_setns_inside_block_changes_current_namespace() -> None:
     assert [d.name for d in b.devices()] == ["lo", "d0"]
     assert [d.name for d in a.devices()] == ["lo"]
     assert a.refcnt == 1 and b.refcnt == 1
+
+
+# -- credentials ----------------------------------------------------------------------------------
+
+
+def test_tasks_are_root_unless_told() -> None:
+    k = Kernel()
+    assert k.init_task.cred == Cred(0, 0)
+    with k.netns(k.init_net) as task:
+        assert task.cred == Cred(0, 0)
+    proc = k.spawn(lambda: k.current_task().cred)
+    k.run()
+    assert proc.result() == Cred(0, 0)
+
+
+def test_cred_given_at_spawn_is_inherited_by_children() -> None:
+    """As fork copies the parent's credentials: a process started by a
+    non-root process is non-root too, unless given others."""
+    k = Kernel()
+    k.netns_add("a")
+
+    def parent() -> tuple[Cred, Cred, Cred]:
+        child = k.spawn(lambda: k.current_task().cred)
+        other = k.spawn(lambda: k.current_task().cred, cred=Cred(7, 8))
+        with k.netns("a") as task:
+            block = task.cred
+        return child.result(), other.result(), block
+
+    proc = k.spawn(parent, netns="a", cred=Cred(1000, 100))
+    k.run()
+    assert proc.result() == (Cred(1000, 100), Cred(7, 8), Cred(1000, 100))
+    with k.netns("a", cred=Cred(5, 6)) as task:
+        assert task.cred == Cred(5, 6) and k.current_task().cred.uid == 5

@@ -8,14 +8,14 @@ from .errors import KernelError
 from .kernel import Kernel
 from .net import Net
 from .pernet import PernetOperations, net_generic
-from .task import Task
+from .task import Cred, Task
 from .tools import Result
 
 if TYPE_CHECKING:
     from .patch import patched
 
-__all__ = ["Kernel", "KernelError", "Net", "PernetOperations", "Result", "Task", "net_generic",
-           "patched"]
+__all__ = ["Cred", "Kernel", "KernelError", "Net", "PernetOperations", "Result", "Task",
+           "net_generic", "patched"]
 __version__ = "0.1.0"
 
 

@@ -30,7 +30,7 @@ from .pernet import PernetOperations, PernetRegistry
 from .process import Process, spawn
 from .sched import Scheduler
 from .sysctl import sysctl_register
-from .task import Task, current_task, task_context
+from .task import Cred, Task, current_task, task_context
 
 if TYPE_CHECKING:
     import os
@@ -150,26 +150,29 @@ class Kernel:
     def current_net(self) -> Net:
         return current_task(self).net
 
-    def netns(self, target: str | Net) -> contextlib.AbstractContextManager[Task]:
-        """``with kernel.netns("a"):`` -- run the block as a task in namespace ``a``."""
+    def netns(self, target: str | Net,
+              cred: Cred | None = None) -> contextlib.AbstractContextManager[Task]:
+        """``with kernel.netns("a"):`` -- run the block as a task in namespace
+        ``a``, with ``cred`` or the caller's credentials."""
         net = self.netns_get(target) if isinstance(target, str) else target
-        return task_context(self, net)
+        return task_context(self, net, cred)
 
     # -- devices -------------------------------------------------------------------
 
     # -- processes --------------------------------------------------------------------
 
     def spawn(self, fn: Callable[..., Any], *args: Any, netns: str | Net | None = None,
-              name: str | None = None, **kwargs: Any) -> Process:
+              name: str | None = None, cred: Cred | None = None, **kwargs: Any) -> Process:
         """Run ``fn(*args, **kwargs)`` as a task in ``netns`` (default: the
-        caller's namespace) under the scheduler; see :mod:`usernet.process`."""
+        caller's namespace) with ``cred`` (default: the caller's credentials,
+        root for the init task) under the scheduler; see :mod:`usernet.process`."""
         if netns is None:
             net = self.current_net
         elif isinstance(netns, str):
             net = self.netns_get(netns)
         else:
             net = netns
-        return spawn(self, fn, args, kwargs, net, name)
+        return spawn(self, fn, args, kwargs, net, name, cred)
 
     def run(self, until: float | None = None) -> None:
         """Drive the scheduler until every spawned process has ended, or until

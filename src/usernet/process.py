@@ -5,7 +5,8 @@
 scheduler.  A blocking call in it -- ``recv``, ``accept``, ``time.sleep``
 through usernet -- parks the task and lets the others run; virtual time
 passes only when every task waits.  ``Kernel.run()`` drives the scheduler
-until the processes finish (or a virtual deadline).
+until the processes finish (or a virtual deadline).  ``cred=Cred(uid, gid)``
+runs it with other credentials than its parent's.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .task import Task, _current
+from .task import Cred, Task, _current
 from .wait import WaitQueue, spawn_greenlet, wait_event
 
 if TYPE_CHECKING:
@@ -30,11 +31,11 @@ class Process:
     __slots__ = ("_exc", "_result", "done", "exited", "greenlet", "kernel", "name", "pid",
                  "task")
 
-    def __init__(self, kernel: Kernel, pid: int, name: str, net: Net) -> None:
+    def __init__(self, kernel: Kernel, pid: int, name: str, net: Net, cred: Cred) -> None:
         self.kernel = kernel
         self.pid = pid
         self.name = name
-        self.task = Task(kernel, net)
+        self.task = Task(kernel, net, cred)
         self.done = False
         self._result: Any = None
         self._exc: BaseException | None = None
@@ -87,10 +88,16 @@ class Process:
 
 
 def spawn(kernel: Kernel, fn: Callable[..., Any], args: tuple[Any, ...],
-          kwargs: dict[str, Any], net: Net, name: str | None = None) -> Process:
+          kwargs: dict[str, Any], net: Net, name: str | None = None,
+          cred: Cred | None = None) -> Process:
+    """Start ``fn`` as a process in ``net``, with ``cred`` or (as fork) the
+    credentials of the task calling this."""
+    from .task import current_cred
+
     kernel.last_pid += 1
     label = name or str(getattr(fn, "__name__", "task"))
-    proc = Process(kernel, kernel.last_pid, label, net)
+    proc = Process(kernel, kernel.last_pid, label, net,
+                   current_cred(kernel) if cred is None else cred)
     kernel.processes[proc.pid] = proc
     proc.greenlet = spawn_greenlet(kernel, lambda: proc._run(fn, args, kwargs))
     return proc

@@ -29,11 +29,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import KernelError
 from .ipv4.datapath_state import sysctl_int
+from .task import current_cred
 from .wait import WaitQueue
 
 if TYPE_CHECKING:
     from .dev.netdevice import NetDevice
     from .net import Net
+    from .task import Cred
 
 POLLIN = select.POLLIN
 POLLPRI = select.POLLPRI
@@ -151,11 +153,19 @@ def int_value(value: Any) -> int:
 class Sock:
     """What every protocol's socket has; protocols override the operations."""
 
-    __slots__ = ("__weakref__", "bound_dev", "closed", "family", "mark", "net", "opts",
-                 "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq")
+    __slots__ = ("__weakref__", "bound_dev", "closed", "family", "file_cred", "mark", "net",
+                 "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
+                 "type", "wq")
 
     def __init__(self, net: Net, family: int, type: int, protocol: int) -> None:
         self.net = net.get()
+        # sk->sk_socket->file->f_cred: the creator's credentials while a file
+        # holds the socket; None once it is orphaned (closed but still in the
+        # protocol) and for a TCP child until accept() gives it a file
+        self.file_cred: Cred | None = current_cred(net.kernel)
+        # sk->sk_uid: the socket inode's owner, which stays with an orphan
+        # (what sock_diag reports: ss -e's "uid:")
+        self.sk_uid = self.file_cred.uid
         self.family = family
         self.type = type
         self.protocol = protocol
@@ -376,6 +386,29 @@ class Sock:
         if name in _IP_DEFAULTS or name in _IP_BOOLS:
             return self.opts.get((IPPROTO_IP, name), _IP_DEFAULTS.get(name, 0))
         raise KernelError(errno.ENOPROTOOPT)
+
+
+class CtlSock:
+    """A namespace's control socket (``inet_ctl_sock_create``): the kernel's
+    own socket that ICMP messages (icmp_reply, icmp_send) and the TCP segments
+    sent for no full socket (resets, TIME_WAIT and request-socket ACKs) go out
+    on.  It has a ``struct socket`` but no file: the ``owner`` match finds a
+    socket there (--socket-exists) but no credentials.  It holds nothing per
+    namespace, so :data:`CTL_SK` stands for every namespace's."""
+
+    __slots__ = ()
+    file_cred: Cred | None = None
+
+
+CTL_SK = CtlSock()
+
+
+def sk_to_full_sk(sk: Any) -> Any:
+    """sk_to_full_sk: a TCP request socket (a SYN-ACK's skb->sk) stands for
+    its listener; any other socket (or None) for itself."""
+    if sk is None or isinstance(sk, Sock | CtlSock):
+        return sk
+    return sk.listener
 
 
 def _core_int(net: Net, key: str) -> int:

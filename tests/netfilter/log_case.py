@@ -15,6 +15,8 @@ TCP connection refused by RST.
 from __future__ import annotations
 
 PREFIX = "NS-"
+MARK = "ULG-"  # in every log prefix of the case
+NAMESPACES = ("a", "r", "b")
 
 
 def ns_name(ns: str) -> str:

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Record the kernel log lines of the LOG case (:mod:`log_case`) for
-``test_log.py``.
+"""Record the kernel log lines of a LOG case (:mod:`log_case`, or the
+module named as argument, e.g. :mod:`log_uid_case`) for ``test_log.py``.
 
 Run as root where ``ip``, ``iptables`` and ``dmesg`` exist::
 
     tests/netfilter/record_log.py > tests/netfilter/recorded/log_lines.json
+    tests/netfilter/record_log.py log_uid_case > tests/netfilter/recorded/log_uid_lines.json
 
 LOG in a namespace other than the initial one reaches the kernel log only
 with ``net.netfilter.nf_log_all_netns=1``, a switch of the initial
@@ -16,6 +17,7 @@ namespaces (``ulg-a``, ``ulg-r``, ``ulg-b``) are made and deleted here.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -23,7 +25,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from log_case import PINGS, SETUP, TRAFFIC, ns_name
+case = importlib.import_module(sys.argv[1] if len(sys.argv) > 1 else "log_case")
+PINGS, SETUP, TRAFFIC, ns_name = case.PINGS, case.SETUP, case.TRAFFIC, case.ns_name
 
 ENV = {"LC_ALL": "C", "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 KEY = "net.netfilter.nf_log_all_netns"
@@ -38,13 +41,13 @@ def in_ns(ns: str, argv: list[str]) -> list[str]:
 
 
 def log_lines() -> list[str]:
-    return [ln for ln in sh(["dmesg", "-r"]).stdout.splitlines() if "ULG-" in ln]
+    return [ln for ln in sh(["dmesg", "-r"]).stdout.splitlines() if case.MARK in ln]
 
 
 def run() -> list[str]:
     before = len(log_lines())
     for line in SETUP:
-        res = sh(line.replace("NS-", "ulg-").split())
+        res = sh(line.replace("NS-", ns_name("")).split())
         if res.returncode:
             raise SystemExit(f"setup failed: {line}: {res.stderr}")
     for ns, code, background in TRAFFIC:
@@ -64,14 +67,14 @@ def run() -> list[str]:
 
 def main() -> None:
     old = sh(["sysctl", "-n", KEY]).stdout.strip() or "0"
-    for ns in ("a", "r", "b"):
+    for ns in case.NAMESPACES:
         sh(["ip", "netns", "del", ns_name(ns)])
     sh(["sysctl", "-qw", f"{KEY}=1"])
     try:
         lines = run()
     finally:
         sh(["sysctl", "-qw", f"{KEY}={old}"])
-        for ns in ("a", "r", "b"):
+        for ns in case.NAMESPACES:
             sh(["ip", "netns", "del", ns_name(ns)])
     json.dump({"lines": lines}, sys.stdout, indent=1)
     sys.stdout.write("\n")

@@ -24,10 +24,13 @@ MATCHES = ["", "-p tcp --dport 22", "-p udp --sport 53:60", "-s 10.0.0.0/8", "! 
            "-m state --state ESTABLISHED", "-m comment --comment hi", "-m limit --limit 5/min",
            "-m mark --mark 1/3", "-p tcp -m multiport --dports 1,2:3", "-m ttl --ttl-gt 3",
            "-m length --length 10:20", "-m addrtype --src-type LOCAL", "-m iprange --src-range "
-           "1.1.1.1-1.1.1.9", "-p tcp --syn", "-f",
+           "1.1.1.1-1.1.1.9", "-p tcp --syn", "-f", "-m owner --uid-owner 0-10 ! --socket-exists",
+           # the kernel refuses owner outside OUTPUT/POSTROUTING, also through a jump
+           "-m owner --gid-owner root",
            # invalid ones
            "--dport 22", "-p tcp --dport 99999", "-s 300.1.1.1", "-m nosuch", "-p bogus",
-           "-m conntrack", "! ! -s 1.1.1.1", "-p tcp --tcp-flags SYN", "-m limit ! --limit 1"]
+           "-m conntrack", "! ! -s 1.1.1.1", "-p tcp --tcp-flags SYN", "-m limit ! --limit 1",
+           "-m owner", "-m owner --uid-owner 9-1", "-m owner --suppl-groups"]
 TARGETS = ["-j ACCEPT", "-j DROP", "-j RETURN", "-j u1", "-g u2", "-j nochain", "-j LOG",
            "-j REJECT", "-j REJECT --reject-with tcp-reset", "-j MARK --set-mark 3",
            "-j DNAT --to-destination 1.2.3.4", "-j MASQUERADE", "-j SNAT --to-source 2.2.2.2",

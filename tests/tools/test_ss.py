@@ -339,3 +339,57 @@ def test_syn_queue_entries_show_as_syn_recv(monkeypatch: pytest.MonkeyPatch) -> 
     assert k.cmd("ss -tnH state established").stdout == ""
     assert "SYN-RECV" in k.cmd("ss -tn state bucket").stdout
     assert k.cmd("ss -tnH state syn-recv").stdout == "0      0      127.0.0.1:22 127.0.0.1:40000\n"
+
+
+# -- uid: (sk_uid, sock_details_print) -------------------------------------------------------------
+
+
+def _uid_sockets() -> None:
+    import socket
+    import time
+
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 5000))
+    lsn = socket.socket()
+    lsn.bind(("127.0.0.1", 5001))
+    lsn.listen()
+    c = socket.socket()
+    c.connect(("127.0.0.1", 5001))
+    time.sleep(1)
+    c.close()
+    time.sleep(2)
+
+
+def _uid_column(text: str) -> dict[str, str]:
+    """local -> peer address of each line, and its uid: field or ""."""
+    out = {}
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        out[f"{f[3]}>{f[4]}"] = next((x for x in f if x.startswith("uid:")), "")
+    return out
+
+
+def test_extended_shows_the_owner_uid_but_not_root() -> None:
+    """As observed on 6.18 (a uid 1000 process beside a root one): the
+    listener, its not yet accepted child (sk_clone_lock copies sk_uid) and
+    the client show uid:1000; once closed, the client is a FIN-WAIT-2
+    TIME_WAIT socket, which reports none; root's sockets show none."""
+    import time
+
+    import usernet
+    from usernet import Cred
+
+    k = Kernel()
+    k.cmd("ip link set lo up")
+    with usernet.patched(k):
+        k.spawn(_uid_sockets, cred=Cred(1000, 1000))
+        time.sleep(0.5)
+        assert _uid_column(k.cmd("ss -uane").stdout) == {"127.0.0.1:5000>0.0.0.0:*": "uid:1000"}
+        tcp = _uid_column(k.cmd("ss -tane").stdout)
+        client = next(key for key in tcp if key.endswith(">127.0.0.1:5001"))
+        port = client.split(">")[0]
+        assert tcp == {"127.0.0.1:5001>0.0.0.0:*": "uid:1000", client: "uid:1000",
+                       f"127.0.0.1:5001>{port}": "uid:1000"}
+        time.sleep(1)
+        tcp = _uid_column(k.cmd("ss -tane").stdout)
+        assert tcp[client] == "" and tcp[f"127.0.0.1:5001>{port}"] == "uid:1000"

@@ -21,7 +21,7 @@ from usernet.transport.tcp import (
 
 SLOTS = tuple(name for name in Sock.__slots__ if name != "__weakref__")
 # what a child gets fresh rather than from its listener
-FRESH = {"net", "wq", "sk_err", "sk_shutdown", "closed", "opts"}
+FRESH = {"net", "wq", "sk_err", "sk_shutdown", "closed", "opts", "file_cred"}
 
 
 def test_clone_and_init_cover_every_sock_slot() -> None:
@@ -69,6 +69,7 @@ def test_clone_copies_or_resets_each_slot() -> None:
             assert getattr(child, name) is getattr(lsk, name), name
     assert child.wq is not lsk.wq and not child.wq.waiters
     assert (child.sk_err, child.sk_shutdown, child.closed) == (0, 0, False)
+    assert child.file_cred is None  # no file before accept()
     assert child.opts == lsk.opts and child.opts is not lsk.opts
     assert (child.reuse, child.keepalive, child.user_mss) == (True, True, 1000)
     lsk.opts = {}

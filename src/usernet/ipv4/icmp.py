@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
+from ..sock import CTL_SK
 from ..wire.checksum import csum_partial
 from ..wire.icmp import (
     ICMP_DEST_UNREACH,
@@ -218,7 +219,8 @@ def _send(net: Net, daddr: int, saddr: int, tos: int, msg: bytes, iif: int = 0) 
         # Observed on 6.18 (c068): an answer to a request that looped back
         # with input interface X reaches sockets bound to X.
         rt = dataclasses.replace(rt, iif=iif)
-    ip_build_and_send(rt, IPPROTO_ICMP, msg, tos=tos, pmtudisc=IP_PMTUDISC_DONT)
+    # icmp_push_reply: sent on the namespace's ICMP control socket
+    ip_build_and_send(rt, IPPROTO_ICMP, msg, tos=tos, pmtudisc=IP_PMTUDISC_DONT, sk=CTL_SK)
     ipv4_dp(net).mib["IcmpOutMsgs"] += 1
     return True
 

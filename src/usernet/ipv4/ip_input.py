@@ -38,7 +38,7 @@ from ..wire.icmp import (
     ICMP_PROT_UNREACH,
 )
 from ..wire.ipv4 import IP_MF, IP_OFFSET, IPPROTO_ICMP
-from .datapath_state import ipv4_dp, jiffies
+from .datapath_state import ipv4_dp, jiffies, sysctl_int
 from .ip_forward import ip_forward
 from .neighbour import NUD_CONNECTED
 from .route import OutputRoute, ip_route_input
@@ -48,6 +48,7 @@ NF_PRE, NF_IN = 0, 1  # NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
+    from ..net import Net
     from .route import OutputRoute
 
 ETH_HLEN = 14
@@ -330,6 +331,29 @@ def ip_error(dev: NetDevice, pkt: bytes, err: int, pkt_type: int) -> None:
     daddr = int.from_bytes(pkt[16:20], "big")
     rt = OutputRoute(0, daddr, saddr, dev, is_input=True, iif=dev.ifindex)
     icmp_send(pkt, rt, ICMP_DEST_UNREACH, code, 0, PACKET_HOST if pkt_type < 3 else pkt_type)
+
+
+def ip_early_demux_sk(net: Net, saddr: int, daddr: int, proto: int, sport: int,
+                      dport: int) -> Any:
+    """ip_rcv_finish_core's early demux: the socket a received packet is for
+    -- TCP's established table (a connecting, established, request or
+    TIME_WAIT socket), or a UDP socket connected to exactly this flow --
+    which Linux makes the packet's skb->sk before routing, so INPUT sees it.
+    Only LOG --log-uid reads it there (the owner match is refused at INPUT),
+    so the hooks look it up when such a rule logs, not for every packet."""
+    if not sysctl_int(net, "net.ipv4.ip_early_demux"):
+        return None
+    if proto == 6 and sysctl_int(net, "net.ipv4.tcp_early_demux"):
+        from ..transport.tcp_table import ehash
+
+        return ehash.get((net, daddr, dport, saddr, sport))
+    if proto == 17 and sysctl_int(net, "net.ipv4.udp_early_demux"):
+        from ..transport.udp import udp_table
+
+        for sk in udp_table.get((net, dport), ()):
+            if sk.laddr == daddr and sk.daddr == saddr and sk.dport == sport:
+                return sk
+    return None
 
 
 def ip_local_deliver(dev: NetDevice, pkt: bytes, rt: OutputRoute, summed: int) -> None:

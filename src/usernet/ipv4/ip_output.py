@@ -3,7 +3,7 @@ packets, fragmentation to the route's MTU, and hand-off to the neighbour."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..dev.datapath import dev_can_gso
 from ..dev.loopback import Loopback
@@ -41,10 +41,11 @@ def route_mtu(rt: OutputRoute) -> int:
 
 def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int = 0,
                       ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT,
-                      ident: int | None = None) -> int:
+                      ident: int | None = None, sk: Any = None) -> int:
     """ip_push_pending_frames for one datagram: header, then ip_local_out;
     0 or the errno netfilter gave (see ip_output).  ``ident``: the ID a
-    connected socket numbered the packet with; else ip_select_ident's."""
+    connected socket numbered the packet with; else ip_select_ident's.
+    ``sk`` is the socket sending it (skb->sk; see ip_output)."""
     net = rt.dev.net
     if not ttl:
         ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
@@ -55,17 +56,20 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
         ident = ip_select_ident(net, rt.daddr, rt.saddr, proto, df, pmtudisc)
     hdr = ipv4_header(tos, tot_len, ident, IP_DF if df else 0, ttl, proto, rt.saddr, rt.daddr)
     ipv4_dp(net).mib["OutRequests"] += 1
-    return ip_output(rt, hdr + payload)
+    return ip_output(rt, hdr + payload, sk)
 
 
-def ip_output(rt: OutputRoute, pkt: bytes) -> int:
+def ip_output(rt: OutputRoute, pkt: bytes, sk: Any = None) -> int:
     """__ip_local_out + ip_output + ip_finish_output: the OUTPUT hook for our
     own packets, POSTROUTING for all, then fragment what does not fit.
     0, or the errno netfilter dropped the packet with (EPERM), which the
-    sender's sendmsg returns."""
+    sender's sendmsg returns.  ``sk`` is skb->sk, which only the hooks read
+    (the owner match, LOG --log-uid): the sending Sock, a TCP request socket
+    for a SYN-ACK, :data:`~usernet.sock.CTL_SK` for the kernel's own ICMP and
+    TCP replies, None for a forwarded packet or REJECT's reset."""
     net = rt.dev.net
     if nf_enabled(net):
-        res = nf_output(net, rt, pkt)  # may re-route (mark, NAT)
+        res = nf_output(net, rt, pkt, sk)  # may re-route (mark, NAT)
         if isinstance(res, int):
             return res
         rt, pkt = res

@@ -172,6 +172,15 @@ EXT_HELP: dict[str, str] = {
         '[!] --src-range ip[-ip]    Match source IP in the specified range\n'
         '[!] --dst-range ip[-ip]    Match destination IP in the specified range\n'
     ),
+    'owner': (
+        '\n'
+        'owner match options:\n'
+        '[!] --uid-owner userid[-userid]      Match local UID\n'
+        '[!] --gid-owner groupid[-groupid]    Match local GID\n'
+        '[!] --socket-exists                  Match if socket exists\n'
+        '    --suppl-groups                   Also match supplementary groups set with '
+        '--gid-owner\n'
+    ),
     'connmark': (
         '\n'
         'connmark match options:\n'

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import errno
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..dev.netdevice import IFF_LOOPBACK
 from ..errors import KernelError
@@ -68,7 +68,7 @@ from .nat import (
     nf_nat_setup_info,
     null_binding,
 )
-from .nf_log import nf_log_packet
+from .nf_log import NF_LOG_UID, nf_log_packet, sk_log_cred
 from .packet import (
     NF_ACCEPT,
     NF_INET_FORWARD,
@@ -216,7 +216,7 @@ def _table(net: Net, name: str, hook: int, v: PktView, pkt: bytes, indev: NetDev
     """One table's chain, then what its targets asked for."""
     verdict = ipt_do_table(net, name, hook, v)
     if v.log is not None:
-        nf_log_packet(net, pkt, indev, outdev, v.log, mark=v.mark)
+        nf_log_packet(net, pkt, indev, outdev, v.log, mark=v.mark, uid=sk_log_cred(_log_sk(net, v)))
         v.log = None
     ct = v.ct
     if ct is not None and v.ctmark != ct.mark:
@@ -234,6 +234,17 @@ def _table(net: Net, name: str, hook: int, v: PktView, pkt: bytes, indev: NetDev
     if v.ttl != pkt[8]:
         pkt = _set_ttl(pkt, v.ttl)  # the TTL target
     return pkt
+
+
+def _log_sk(net: Net, v: PktView) -> Any:
+    """The skb->sk a LOG line reads: a local packet's own socket, or at INPUT
+    the one early demux found (looked up only for a --log-uid line)."""
+    if v.sk is None and v.hook == IN and v.log and not v.fragment and \
+            any(req.flags & NF_LOG_UID for req in v.log):
+        from ..ipv4.ip_input import ip_early_demux_sk
+
+        return ip_early_demux_sk(net, v.saddr, v.daddr, v.proto, v.sport, v.dport)
+    return v.sk
 
 
 def _set_ttl(pkt: bytes, ttl: int) -> bytes:
@@ -519,10 +530,12 @@ def _postrouting(net: Net, ctn: CtNet, v: PktView, pkt: bytes, outdev: NetDevice
     return out
 
 
-def nf_output(net: Net, rt: OutputRoute, pkt: bytes) -> tuple[OutputRoute, bytes] | int:
+def nf_output(net: Net, rt: OutputRoute, pkt: bytes,
+              sk: Any = None) -> tuple[OutputRoute, bytes] | int:
     """ip_local_out + ip_output's hooks for a packet sent on ``rt``: OUTPUT
     for our own packets, POSTROUTING for all.  The route and packet to send,
-    or the errno the sender sees (EPERM for a drop, as nf_hook_slow)."""
+    or the errno the sender sees (EPERM for a drop, as nf_hook_slow).
+    ``sk`` (skb->sk) is what the rules see as the packet's socket."""
     ctn, _nfn = _states(net)
     if rt.is_input:  # forwarded: FORWARD ran, POSTROUTING is left
         # ip_output's indev = skb->dev: the device the packet came in on
@@ -532,7 +545,7 @@ def nf_output(net: Net, rt: OutputRoute, pkt: bytes) -> tuple[OutputRoute, bytes
         v = _continued(net, ctn, POST, pkt, indev, rt.dev)
         out = _postrouting(net, ctn, v, pkt, rt.dev, rt, indev) if v is not None else None
         return errno.EPERM if out is None else (rt, out)
-    res = _local_out(net, ctn, rt, pkt)
+    res = _local_out(net, ctn, rt, pkt, sk)
     if isinstance(res, int):
         return res
     rt, pkt, v = res
@@ -542,13 +555,14 @@ def nf_output(net: Net, rt: OutputRoute, pkt: bytes) -> tuple[OutputRoute, bytes
     return errno.EPERM if out is None else (rt, out)
 
 
-def _local_out(net: Net, ctn: CtNet, rt: OutputRoute,
-               pkt: bytes) -> tuple[OutputRoute, bytes, PktView] | int:
+def _local_out(net: Net, ctn: CtNet, rt: OutputRoute, pkt: bytes,
+               sk: Any = None) -> tuple[OutputRoute, bytes, PktView] | int:
     """The OUTPUT hook, with ip_route_me_harder where mangle changed the mark
     or an address, or NAT the destination."""
     first_dev = rt.dev
     v = _new_view(net, OUT, pkt, None, first_dev)
     v.mark = rt.mark
+    v.sk = sk
     out = _tables(net, ("raw",), OUT, v, pkt, None, rt.dev, rt)
     if out is None or not _track(net, ctn, v, out):
         return errno.EPERM
@@ -640,4 +654,5 @@ def _send_reset(net: Net, pkt: bytes) -> None:
     dlen = ((pkt[2] << 8) | pkt[3]) - ihl - doff
     tcp_v4_send_reset(net, int.from_bytes(pkt[12:16], "big"), int.from_bytes(pkt[16:20], "big"),
                       (t[0] << 8) | t[1], (t[2] << 8) | t[3], int.from_bytes(t[4:8], "big"),
-                      int.from_bytes(t[8:12], "big"), t[13], max(dlen, 0), pkt[1])
+                      int.from_bytes(t[8:12], "big"), t[13], max(dlen, 0), pkt[1],
+                      sk=None)  # nf_send_reset: a fresh skb, with no socket

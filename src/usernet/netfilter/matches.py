@@ -1,16 +1,18 @@
 """The match extensions: tcp, udp, icmp, conntrack (and state), multiport,
-comment, limit, mark, addrtype, iprange, length, ttl.
+comment, limit, mark, addrtype, iprange, length, ttl, owner.
 
 Parsing, errors, ``save``/``print_`` follow the libxt_*.c of iptables 1.8.9
 (the revision the kernel picks: conntrack 3, multiport 1, mark 1, addrtype 1,
-iprange 1); ``evaluate`` follows the kernel's xt_*.c match functions.
+iprange 1, owner 1); ``evaluate`` follows the kernel's xt_*.c match functions.
 """
 
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
+from ..sock import CtlSock, sk_to_full_sk
 from . import names
 from .ext import HOOK_IN, HOOK_OUT, HOOK_POST, HOOK_PRE, Match
 from .packet import CT_INVALID, CT_UNTRACKED, PktView
@@ -39,6 +41,7 @@ from .xtables import (
     param_error,
     parse_port,
     strtoul,
+    strtoul_end,
 )
 
 if TYPE_CHECKING:
@@ -1252,9 +1255,149 @@ def _parse_iprange(arg: str, optname: str, warnings: list[str]) -> tuple[int, in
     return values[0], values[1]
 
 
+# ---------------------------------------------------------------------------------
+# owner
+# ---------------------------------------------------------------------------------
+
+XT_OWNER_UID, XT_OWNER_GID, XT_OWNER_SOCKET, XT_OWNER_SUPPL_GROUPS = 0x1, 0x2, 0x4, 0x8
+_OWNER_ID_MAX = 0xFFFFFFFE  # (uid_t)-1 is no id
+
+
+def _owner_range(arg: str, opt: str) -> tuple[int, int]:
+    """owner_parse_range: "N", "N-M" or "N:M", numbers as strtoul reads them."""
+    bad = param_error(f'owner: Bad value for "{opt}" option: "{arg}"')
+    first = strtoul_end(arg, 0, _OWNER_ID_MAX)
+    if first is None:
+        raise bad
+    lo, end = first
+    hi = lo
+    if arg[end:end + 1] in ("-", ":"):
+        rest = arg[end + 1:]
+        second = strtoul_end(rest, 0, _OWNER_ID_MAX)
+        if second is None:
+            raise bad
+        hi, used = second
+        end += 1 + used
+    if end != len(arg):
+        raise bad
+    return lo, hi
+
+
+class Owner(Match):
+    """``-m owner [!] --uid-owner id[-id] [!] --gid-owner id[-id]
+    [--suppl-groups] [!] --socket-exists`` (revision 1): the socket of a
+    locally generated packet, in OUTPUT and POSTROUTING only."""
+
+    NAME = "owner"
+    OPTIONS = (Opt("uid-owner", 0, T_STRING, F_INVERT), Opt("gid-owner", 1, T_STRING, F_INVERT),
+               Opt("socket-exists", 2, T_NONE, F_INVERT), Opt("suppl-groups", 3, T_NONE))
+    HOOKS = HOOK_OUT | HOOK_POST
+
+    __slots__ = ("gid_max", "gid_min", "invert", "match", "uid_max", "uid_min")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uid_min = self.uid_max = self.gid_min = self.gid_max = 0
+        self.match = self.invert = 0
+
+    def parse(self, cb: OptCall) -> None:
+        option_parse(cb)
+        self.xflags = cb.xflags
+        oid, arg = cb.entry.id, cb.arg or ""
+        if oid == 0:  # a user name first, as getpwnam, then numbers
+            uid = names.getpwnam(arg)
+            self.uid_min, self.uid_max = (uid, uid) if uid is not None else \
+                _owner_range(arg, "--uid-owner")
+            flag = XT_OWNER_UID
+        elif oid == 1:
+            gid = names.getgrnam(arg)
+            self.gid_min, self.gid_max = (gid, gid) if gid is not None else \
+                _owner_range(arg, "--gid-owner")
+            flag = XT_OWNER_GID
+        elif oid == 2:
+            flag = XT_OWNER_SOCKET
+        else:
+            if not self.match & XT_OWNER_GID:
+                raise param_error('owner: Bad value for "--suppl-groups" option: '
+                                  '"you need to use --gid-owner first"')
+            flag = XT_OWNER_SUPPL_GROUPS
+        self.match |= flag
+        if cb.invert:
+            self.invert |= flag
+
+    def fcheck(self) -> None:
+        if not self.xflags:
+            raise param_error("owner: At least one of --uid-owner, --gid-owner or "
+                              "--socket-exists is required")
+
+    def _items(self, labels: tuple[str, str, str, str], numeric: bool) -> str:
+        """owner_mt_print_item for each flag set, in the kernel struct's order."""
+        out = ""
+        for flag, label in zip((XT_OWNER_SOCKET, XT_OWNER_UID, XT_OWNER_GID,
+                                XT_OWNER_SUPPL_GROUPS), labels, strict=True):
+            if not self.match & flag:
+                continue
+            out += f"{' !' if self.invert & flag else ''} {label}"
+            if flag == XT_OWNER_UID:
+                out += _owner_id(self.uid_min, self.uid_max, numeric, names.getpwuid)
+            elif flag == XT_OWNER_GID:
+                out += _owner_id(self.gid_min, self.gid_max, numeric, names.getgrgid)
+        return out
+
+    def save(self, ip: IpSpec) -> str:
+        return self._items(("--socket-exists", "--uid-owner", "--gid-owner", "--suppl-groups"),
+                           True)
+
+    def print_(self, ip: IpSpec, numeric: bool) -> str:
+        return self._items(("owner socket exists", "owner UID match", "owner GID match",
+                            "incl. suppl. groups"), numeric)
+
+    def check_entry(self, table: str, hookmask: int, ip: IpSpec) -> int:
+        """owner_check: the hooks, then no range upside down."""
+        err = super().check_entry(table, hookmask, ip)
+        if err:
+            return err
+        if self.match & XT_OWNER_UID and self.uid_max < self.uid_min:
+            return errno.EINVAL
+        if self.match & XT_OWNER_GID and self.gid_max < self.gid_min:
+            return errno.EINVAL
+        return 0
+
+    def evaluate(self, pkt: PktView, ip: IpSpec) -> bool:
+        """owner_mt: no socket (or one no file holds yet) matches only when
+        every option is inverted; the kernel's own socket has no credentials."""
+        match, invert = self.match, self.invert
+        sk = sk_to_full_sk(pkt.sk)
+        if sk is None or (sk.file_cred is None and not isinstance(sk, CtlSock)):
+            return (match ^ invert) == 0
+        if match & invert & XT_OWNER_SOCKET:
+            return False  # a socket, but "! --socket-exists"
+        cred = sk.file_cred
+        if cred is None:
+            return ((match ^ invert) & (XT_OWNER_UID | XT_OWNER_GID)) == 0
+        if match & XT_OWNER_UID and \
+                (self.uid_min <= cred.uid <= self.uid_max) == bool(invert & XT_OWNER_UID):
+            return False
+        if match & XT_OWNER_GID:
+            hit = self.gid_min <= cred.gid <= self.gid_max or bool(
+                match & XT_OWNER_SUPPL_GROUPS
+                and any(self.gid_min <= g <= self.gid_max for g in cred.groups))
+            if hit == bool(invert & XT_OWNER_GID):
+                return False
+        return True
+
+
+def _owner_id(lo: int, hi: int, numeric: bool, name_of: Callable[[int], str | None]) -> str:
+    """A range as numbers; one id by its name unless numeric (or unnamed)."""
+    if lo != hi:
+        return f" {lo}-{hi}"
+    name = None if numeric else name_of(lo)
+    return f" {name if name is not None else lo}"
+
+
 MATCHES: dict[str, type[Match]] = {
     cls.NAME: cls for cls in (Tcp, Udp, Icmp, Conntrack, State, Multiport, Comment, Limit,
-                              Mark, Connmark, Length, Ttl, Addrtype, Iprange)
+                              Mark, Connmark, Length, Ttl, Addrtype, Iprange, Owner)
 }
 
 __all__ = ["MATCHES", "XtError"]

@@ -1,7 +1,9 @@
 """Name tables iptables reads from the system: ``/etc/services`` and
-``/etc/protocols`` of the Debian netbase the reference machine has, and the
+``/etc/protocols`` of the Debian netbase the reference machine has, the
 host and network names of a fresh namespace's ``/etc/hosts`` and
-``/etc/networks``.  Entries are "name port/proto aliases..." separated by "|".
+``/etc/networks``, and the users and groups of Debian 12's base-passwd
+(``/etc/passwd``, ``/etc/group``: what the owner match resolves).  Service
+entries are "name port/proto aliases..." separated by "|".
 """
 
 from __future__ import annotations
@@ -142,6 +144,18 @@ ethernet 143 Ethernet
 mptcp 262 MPTCP
 """
 
+# name:id, as base-passwd installs them (no site-specific accounts)
+PASSWD_TEXT = """\
+root:0 daemon:1 bin:2 sys:3 sync:4 games:5 man:6 lp:7 mail:8 news:9 uucp:10 proxy:13
+www-data:33 backup:34 list:38 irc:39 _apt:42 nobody:65534
+"""
+GROUP_TEXT = """\
+root:0 daemon:1 bin:2 sys:3 adm:4 tty:5 disk:6 lp:7 mail:8 news:9 uucp:10 man:12 proxy:13
+kmem:15 dialout:20 fax:21 voice:22 cdrom:24 floppy:25 tape:26 sudo:27 audio:29 dip:30
+www-data:33 backup:34 operator:37 list:38 irc:39 src:40 shadow:42 utmp:43 video:44 sasl:45
+plugdev:46 staff:50 games:60 users:100 nogroup:65534
+"""
+
 NETWORKS = {"default": 0x00000000, "loopback": 0x7F000000, "link-local": 0xA9FE0000}
 HOSTS = {"localhost": 0x7F000001}
 HOST_NAMES = {0x7F000001: "localhost"}
@@ -172,8 +186,20 @@ def _parse_protocols() -> tuple[dict[str, int], dict[int, str]]:
     return by_name, by_num
 
 
+def _parse_ids(text: str) -> tuple[dict[str, int], dict[int, str]]:
+    by_name: dict[str, int] = {}
+    by_id: dict[int, str] = {}
+    for entry in text.split():
+        name, id_s = entry.split(":")
+        by_name[name] = int(id_s)
+        by_id.setdefault(int(id_s), name)
+    return by_name, by_id
+
+
 SERVICE_PORT, SERVICE_NAME = _parse_services()
 PROTO_NUMBER, PROTO_NAME = _parse_protocols()
+USER_ID, USER_NAME = _parse_ids(PASSWD_TEXT)
+GROUP_ID, GROUP_NAME = _parse_ids(GROUP_TEXT)
 
 
 def getservbyname(name: str, proto: str | None) -> int | None:
@@ -195,3 +221,21 @@ def getprotobyname(name: str) -> int | None:
 
 def getprotobynumber(num: int) -> str | None:
     return PROTO_NAME.get(num)
+
+
+def getpwnam(name: str) -> int | None:
+    """The uid of a user name, as getpwnam(3) (None: no such user)."""
+    return USER_ID.get(name)
+
+
+def getpwuid(uid: int) -> str | None:
+    return USER_NAME.get(uid)
+
+
+def getgrnam(name: str) -> int | None:
+    """The gid of a group name, as getgrnam(3) (None: no such group)."""
+    return GROUP_ID.get(name)
+
+
+def getgrgid(gid: int) -> str | None:
+    return GROUP_NAME.get(gid)

@@ -9,6 +9,8 @@
 it is the link-layer header the packet arrived with, also at POSTROUTING of
 a forwarded packet.  Bridged packets (br_netfilter) add ``PHYSIN=``/
 ``PHYSOUT=``.  ICMP errors show the packet they quote in brackets, once.
+``--log-uid`` adds ``UID=u GID=g `` for a packet whose socket has a file
+(:func:`sk_log_cred`).
 
 The log is the kernel's (:mod:`usernet.printk`); only the initial namespace
 may write to it unless ``net.netfilter.nf_log_all_netns`` is set
@@ -18,9 +20,10 @@ may write to it unless ``net.netfilter.nf_log_all_netns`` is set
 from __future__ import annotations
 
 import struct
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..printk import KERN_SOH, printk
+from ..sock import CtlSock, Sock
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -67,6 +70,16 @@ def nf_log_allowed(net: Net) -> bool:
 
     value = core_global(net.kernel.init_net).values["net.netfilter.nf_log_all_netns"]
     return int(value) != 0
+
+
+def sk_log_cred(sk: Any) -> tuple[int, int] | None:
+    """nf_log_dump_sk_uid_gid's (uid, gid): only a full socket that a file
+    holds has them -- not a SYN-ACK's request socket, the kernel's control
+    socket, an orphan or a child not yet accepted."""
+    if not isinstance(sk, Sock | CtlSock):
+        return None
+    cred = sk.file_cred
+    return None if cred is None else (cred.uid, cred.gid)
 
 
 def nf_log_packet(net: Net, pkt: bytes, indev: NetDevice | None, outdev: NetDevice | None,

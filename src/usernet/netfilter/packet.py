@@ -118,6 +118,8 @@ class PktView:
 
     The last block is the data path's own, carried from hook to hook with the
     packet: its conntrack entry and ``ctinfo`` (skb->_nfct) and its tuple.
+    ``sk`` is skb->sk, the socket of a locally generated packet (OUTPUT and
+    POSTROUTING; see ``ip_output``), None for any other.
     """
 
     # filled by the data path
@@ -164,3 +166,4 @@ class PktView:
     ct: Any = None
     ctinfo: int = -1
     key: tuple[int, ...] | None = None
+    sk: Any = None

@@ -40,7 +40,8 @@ is the real program's byte for byte:
   sockets' protocols from ``/etc/protocols``, copied below so that output
   does not depend on the host.  Addresses are never resolved (``-r`` is
   accepted).  Inode numbers and socket cookies are small counters of the
-  kernel, given when ss first shows a socket; there is no cgroup.
+  kernel, given when ss first shows a socket; there is no cgroup.  ``-e``
+  shows ``uid:`` (the socket's sk_uid) unless it is 0, as ss does.
 * ``-p`` shows the descriptors of usernet.socket's table.  That table is
   one per kernel ("one process's, as far as usernet knows"), so they are
   shown as held by ``python3``, pid 1 (:data:`KERNEL_FD_OWNER`), with the
@@ -917,6 +918,7 @@ class SockStat:
     mark: int = 0
     userlocks: int = 0
     obj: Any = None  # the kernel object (for ino, cookie, users)
+    uid: int = 0  # idiag_uid: sk_uid of a full socket, 0 for TIME_WAIT and requests
     has_ino: bool = True  # a struct socket exists (sock_i_ino != 0)
     shutdown: int | None = None  # INET_DIAG_SHUTDOWN, full sockets only
     timer: tuple[int, int, int] | None = None  # (idiag_timer, expires ms, retrans)
@@ -1115,7 +1117,8 @@ def _udp_stats(net: Net) -> Iterator[SockStat]:
                        raddr=int(getattr(sk, "daddr", 0)), rport=dport,
                        iface=_bound_ifindex(sk), mark=int(getattr(sk, "mark", 0)),
                        userlocks=locks, obj=sk, shutdown=int(getattr(sk, "sk_shutdown", 0)),
-                       tos=tos, priority=_priority(sk, tos), sockopt=_inet_sockopt(sk, False))
+                       tos=tos, priority=_priority(sk, tos), sockopt=_inet_sockopt(sk, False),
+                       uid=int(getattr(sk, "sk_uid", 0)))
 
 
 def _tcp_state(sk: Any) -> int:
@@ -1145,7 +1148,7 @@ def _tcp_full_stat(kernel: Kernel, sk: Any) -> SockStat:
                     has_ino=not orphan, shutdown=int(getattr(sk, "sk_shutdown", 0)),
                     timer=_tcp_timer(kernel, sk), info=lambda: tcp_get_info(kernel, sk),
                     cong=cong, tos=tos, priority=_priority(sk, tos),
-                    sockopt=_inet_sockopt(sk, True))
+                    sockopt=_inet_sockopt(sk, True), uid=int(getattr(sk, "sk_uid", 0)))
 
 
 def _tcp_timer(kernel: Kernel, sk: Any) -> tuple[int, int, int] | None:
@@ -1701,6 +1704,8 @@ def _print_sock(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, in
         code, expires, retrans = s.timer
         o.out(f" timer:({_TIMER_NAMES[min(code, 5)]},{print_ms_timer(expires)},{retrans})")
     if opts.show_details:
+        if s.uid:  # sock_details_print leaves root out
+            o.out(f" uid:{s.uid}")
         o.out(f" ino:{ino} sk:{_cookie(ctx, s):x}")
         if s.mark:
             o.out(f" fwmark:0x{s.mark:x}")

@@ -46,6 +46,7 @@ from ..sock import (
 )
 from ..sysctl import core_global
 from ..sysctl_defaults import NET_DEFAULTS
+from ..task import current_cred
 from ..wait import WaitQueue, wait_event
 from ..wire.ipv4 import IPPROTO_TCP
 from .tcp_cong import TCP_INFINITE_SSTHRESH, CongestionOps, Cubic, TCP_CA_Open, ca_create
@@ -211,8 +212,9 @@ class TxSeg:
 
 # The Sock slots TcpSock.clone and TcpSock.__init__ set, spelled out there
 # (a test keeps this equal to Sock.__slots__ less __weakref__).
-_CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "mark", "net", "opts", "protocol",
-                          "rcvbuf", "sk_err", "sk_shutdown", "sndbuf", "type", "wq"))
+_CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "file_cred", "mark", "net", "opts",
+                          "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
+                          "type", "wq"))
 # Options a child inherits from its listener (what sk_clone_lock copies).
 _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle", "keepintvl",
               "keepcnt", "syn_retries", "linger2", "user_timeout", "window_clamp_opt",
@@ -444,6 +446,8 @@ class TcpSock(_TcpFields):
         # Sock.__init__ inlined (_CLONE_SLOTS lists what it sets) without its
         # net.core buffer defaults, which tcp_rmem/tcp_wmem replace here
         self.net = net.get()
+        cred = self.file_cred = current_cred(net.kernel)
+        self.sk_uid = cred.uid
         self.family = family
         self.type = type
         self.protocol = protocol or IPPROTO_TCP
@@ -482,6 +486,8 @@ class TcpSock(_TcpFields):
         # Sock's slots one by one (_CLONE_SLOTS lists them: a test keeps it
         # equal to Sock.__slots__): copied, or fresh for the child
         child.net = listener.net.get()
+        child.file_cred = None  # no file until accept() (sk_socket is NULL)
+        child.sk_uid = listener.sk_uid  # sk_clone_lock copies the listener
         child.family = listener.family
         child.type = listener.type
         child.protocol = listener.protocol
@@ -641,6 +647,10 @@ class TcpSock(_TcpFields):
         child = q.popleft()
         child.parent = None
         child.ss_state = SS_CONNECTED
+        # sock_graft into the file accept() makes, stamped with the accepting
+        # task's credentials (not the listener's)
+        cred = child.file_cred = current_cred(self.net.kernel)
+        child.sk_uid = cred.uid
         return child
 
     # -- data ---------------------------------------------------------------------------------
@@ -897,7 +907,8 @@ class TcpSock(_TcpFields):
             # acknowledged or the linger time passes
             wait_event(self.net.kernel, [self.wq], lambda: self.state not in _CLOSING_STATES,
                        self.linger * 1_000_000_000, what="close")
-        self.dead = True  # sock_orphan
+        self.dead = True  # sock_orphan: no socket, no file from here on
+        self.file_cred = None
         state = self.state
         if state == TCP_FIN_WAIT2:
             if self.linger2 < 0:

@@ -2536,7 +2536,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     req.iss = isn
     _openreq_init_rwin(req, lsk)
     if want_cookie:
-        out.tcp_send_synack(req)
+        out.tcp_send_synack(req, cookie=True)
         return
     req.ekey = (net, req.laddr, req.lport, req.raddr, req.rport)
     ehash[req.ekey] = req

@@ -25,6 +25,8 @@ from ..ipv4.ip_output import IP_PMTUDISC_DO, ip_build_and_send, ip_output, route
 from ..ipv4.neighbour import NUD_CONNECTED
 from ..ipv4.route import ip_route_output_cached
 from ..ipv4.rt_cache import rt_cache_genid
+from ..netfilter.hooks import nf_enabled
+from ..sock import CTL_SK, CtlSock
 from ..wire.checksum import csum_partial, pseudo_header_sum
 from ..wire.tcp import (
     ACK,
@@ -407,7 +409,7 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
     dp = net.ipv4.dp or ipv4_dp(net)
     dp.mib["OutRequests"] += 1
     dev = rt.dev
-    if dev is not net.loopback_dev:
+    if dev is not net.loopback_dev and not nf_enabled(net):  # no hooks to run
         nexthop = rt.gateway or rt.daddr
         n = rt.neigh
         if n is None or n.dev is not dev or n.addr != nexthop:
@@ -419,7 +421,7 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
                 n.confirmed = now // JIFFY_NS
             dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
             return True
-    ip_output(rt, b"".join((hdr, *data)) if data else hdr)
+    ip_output(rt, b"".join((hdr, *data)) if data else hdr, sk)
     return True
 
 
@@ -458,7 +460,7 @@ def tcp_send_syn_segment(sk: TcpSock, flags: int) -> bool:
     if flags & ACK:
         sk.ack_pending = 0
         sk.dack_timer.cancel()
-    ip_output(rt, hdr)
+    ip_output(rt, hdr, sk)
     return True
 
 
@@ -928,9 +930,10 @@ def tcp_send_active_reset(sk: TcpSock) -> None:
 
 def send_reply(net: Net, saddr: int, daddr: int, sport: int, dport: int, seq: int, ack: int,
                flags: int, win: int, opts: bytes, tos: int = 0, oif: NetDevice | None = None,
-               ttl: int = 0) -> None:
+               ttl: int = 0, sk: CtlSock | None = CTL_SK) -> None:
     """ip_send_unicast_reply: a stateless segment from us (``saddr``) to
-    ``daddr``, with a full checksum, IP ID 0 and DF."""
+    ``daddr``, with a full checksum, IP ID 0 and DF, sent on the namespace's
+    TCP control socket (``sk``: None for REJECT's reset, which has none)."""
     tcp_len = 20 + len(opts)
     hdr = TCP_HDR.pack(sport, dport, seq & SEQ_MASK, ack & SEQ_MASK, (tcp_len << 2) & 0xF0,
                        flags, win, 0, 0) + opts
@@ -941,26 +944,29 @@ def send_reply(net: Net, saddr: int, daddr: int, sport: int, dport: int, seq: in
     except KernelError:
         return
     tcp_net(net).mib["OutSegs"] += 1
-    ip_build_and_send(rt, 6, seg, tos=tos, ttl=ttl, pmtudisc=IP_PMTUDISC_DO)
+    ip_build_and_send(rt, 6, seg, tos=tos, ttl=ttl, pmtudisc=IP_PMTUDISC_DO, sk=sk)
 
 
 def tcp_v4_send_reset(net: Net, saddr: int, daddr: int, sport: int, dport: int, seq: int,
-                      ack: int, flags: int, dlen: int, tos: int) -> None:
+                      ack: int, flags: int, dlen: int, tos: int,
+                      sk: CtlSock | None = CTL_SK) -> None:
     """tcp_v4_send_reset: answer a segment (from ``saddr``:``sport`` to us at
-    ``daddr``:``dport``) that belongs to no connection.  Never a RST for a RST."""
+    ``daddr``:``dport``) that belongs to no connection.  Never a RST for a RST.
+    ``sk``: the socket it goes out on (see send_reply)."""
     if flags & RST:
         return
     tcp_net(net).mib["OutRsts"] += 1
     if flags & ACK:
-        send_reply(net, daddr, saddr, dport, sport, ack, 0, RST, 0, b"", tos)
+        send_reply(net, daddr, saddr, dport, sport, ack, 0, RST, 0, b"", tos, sk=sk)
     else:
         end = seq + dlen + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
-        send_reply(net, daddr, saddr, dport, sport, 0, end, RST | ACK, 0, b"", tos)
+        send_reply(net, daddr, saddr, dport, sport, 0, end, RST | ACK, 0, b"", tos, sk=sk)
 
 
-def tcp_send_synack(req: TcpRequest) -> bool:
+def tcp_send_synack(req: TcpRequest, cookie: bool = False) -> bool:
     """tcp_v4_send_synack: the SYN-ACK of a request socket (CHECKSUM_PARTIAL,
-    IP ID 0 as ip_build_and_send_pkt sets it)."""
+    IP ID 0 as ip_build_and_send_pkt sets it).  A SYN cookie's goes out
+    with no socket (tcp_make_synack leaves it unowned under a SYN flood)."""
     net = req.listener.net
     try:
         rt = ip_route_output_cached(net, req.raddr, req.laddr, req.listener.bound_dev, 0,
@@ -980,8 +986,10 @@ def tcp_send_synack(req: TcpRequest) -> bool:
                        (tcp_len << 2) & 0xF0, SYN | ACK, min(req.rcv_wnd, 65535), check, 0) + opts
     tcp_net(net).mib["OutSegs"] += 1
     req.snt_synack = now
-    # ip_build_and_send_pkt: a SYN-ACK that may not be fragmented has ID 0
-    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1, ident=0)
+    # ip_build_and_send_pkt: a SYN-ACK that may not be fragmented has ID 0;
+    # skb->sk is the request socket (the owner match reads its listener)
+    ip_build_and_send(rt, 6, hdr, tos=req.tos, ttl=req.listener.ttl, pmtudisc=1, ident=0,
+                      sk=None if cookie else req)
     return True
 
 

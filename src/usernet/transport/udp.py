@@ -368,7 +368,8 @@ class UdpSock(Sock):
             ident = self.inet_id = (self.inet_id + 1) & 0xFFFF
         err = ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
                                 + bytes(data), tos=self.ip_opt(IP_TOS),
-                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, ident=ident)
+                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, ident=ident,
+                                sk=self)
         if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
             raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
