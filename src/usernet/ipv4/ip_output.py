@@ -10,7 +10,7 @@ from ..dev.loopback import Loopback
 from ..netfilter.hooks import nf_enabled, nf_output
 from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
-from .datapath_state import ipv4_dp, sysctl_int
+from .datapath_state import ipv4_dp
 from .neigh_resolve import neigh_output
 
 LOOPBACK_HH = bytes(12) + b"\x08\x00"
@@ -54,7 +54,7 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
     0 or the errno netfilter gave (see ip_output)."""
     net = rt.dev.net
     if not ttl:
-        ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
+        ttl = net.ipv4.sysctl.ip_default_ttl
     tot_len = 20 + len(payload)
     mtu = route_mtu(rt)
     df = pmtudisc >= IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and tot_len <= mtu)

@@ -79,7 +79,6 @@ from .tcp import (
     rand_below,
     secure_seq,
     secure_ts_off,
-    sysctl_vec,
     tcp_done,
     tcp_fin_time,
     tcp_reset,
@@ -245,7 +244,7 @@ class Seg:
         """tcp_parse_options on the segment (SYN options only when ``syn``)."""
         opt = parse_options(self.pkt, self.ihl + 20, self.ihl + self.doff, syn)
         self.opts = opt
-        if opt.saw_ts and (not syn or sysctl_int(net, "net.ipv4.tcp_timestamps")):
+        if opt.saw_ts and (not syn or net.ipv4.sysctl.tcp_timestamps):
             self.saw_ts = True
             self.tsval = opt.tsval
             self.tsecr = opt.tsecr
@@ -603,7 +602,7 @@ def _grow_window(sk: TcpSock, pkt: bytes | memoryview, dlen: int) -> None:
     else:
         incr = 0
         ts = out.win_from_space(sk, truesize) >> 1
-        window = out.win_from_space(sk, sysctl_vec(sk.net, "net.ipv4.tcp_rmem")[2]) >> 1
+        window = out.win_from_space(sk, sk.net.ipv4.sysctl.tcp_rmem[2]) >> 1
         while sk.rcv_ssthresh <= window:
             if ts <= dlen:
                 incr = 2 * sk.rcv_mss
@@ -945,11 +944,11 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
             if sk.mdev_max_us < sk.rttvar_us:
                 sk.rttvar_us -= (sk.rttvar_us - sk.mdev_max_us) >> 2
             sk.rtt_seq = sk.snd_nxt
-            sk.mdev_max_us = sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us")
+            sk.mdev_max_us = sk.net.ipv4.sysctl.tcp_rto_min_us
     else:
         srtt = m << 3
         sk.mdev_us = m << 1
-        sk.rttvar_us = max(sk.mdev_us, sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us"))
+        sk.rttvar_us = max(sk.mdev_us, sk.net.ipv4.sysctl.tcp_rto_min_us)
         sk.mdev_max_us = sk.rttvar_us
         sk.rtt_seq = sk.snd_nxt
     sk.srtt_us = max(1, srtt)
@@ -997,8 +996,8 @@ def _cong_control(sk: TcpSock, acked_sacked: int, newly_lost: int, flag: int) ->
     state = sk.ca_state
     if state in (TCP_CA_CWR, TCP_CA_Recovery):
         tcp_cwnd_reduction(sk, acked_sacked, newly_lost, flag)
-    elif flag & (FLAG_FORWARD_PROGRESS if sk.reordering > sysctl_int(
-            sk.net, "net.ipv4.tcp_reordering") else FLAG_DATA_ACKED):
+    elif flag & (FLAG_FORWARD_PROGRESS if sk.reordering > sk.net.ipv4.sysctl.tcp_reordering
+                 else FLAG_DATA_ACKED):
         sk.ca.cong_avoid(sk, acked_sacked)
         sk.snd_cwnd_stamp = sk.net.kernel.sched.now // JIFFY_NS
 
@@ -1173,7 +1172,7 @@ def _check_sack_reordering(sk: TcpSock, low_seq: int, ts: bool) -> None:
     metric = fack - low_seq
     if metric > sk.reordering * mss and mss:
         sk.reordering = min(-(-metric // mss),
-                            sysctl_int(sk.net, "net.ipv4.tcp_max_reordering"))
+                            sk.net.ipv4.sysctl.tcp_max_reordering)
     sk.reord_seen += 1
     sk.tcp_net.mib["TCPTSReorder" if ts else "TCPSACKReorder"] += 1
 
@@ -1187,7 +1186,7 @@ def _check_reno_reordering(sk: TcpSock, addend: int) -> None:
     if sk.sacked_out + holes > sk.packets_out:
         sk.sacked_out = sk.packets_out - holes
         sk.reordering = min(sk.packets_out + addend,
-                            sysctl_int(sk.net, "net.ipv4.tcp_max_reordering"))
+                            sk.net.ipv4.sysctl.tcp_max_reordering)
         sk.reord_seen += 1
         sk.tcp_net.mib["TCPRenoReorder"] += 1
 
@@ -1487,7 +1486,7 @@ def tcp_enter_loss(sk: TcpSock) -> None:
     sk.snd_cwnd = sk.in_flight() + 1
     sk.snd_cwnd_cnt = 0
     sk.snd_cwnd_stamp = sk.net.kernel.sched.now // JIFFY_NS
-    reordering = sysctl_int(sk.net, "net.ipv4.tcp_reordering")
+    reordering = sk.net.ipv4.sysctl.tcp_reordering
     if sk.ca_state <= TCP_CA_Disorder and sk.sacked_out >= reordering:
         sk.reordering = min(sk.reordering, reordering)
     _set_ca_state(sk, TCP_CA_Loss)
@@ -1692,7 +1691,7 @@ def _send_dupack(sk: TcpSock, seg: Seg) -> None:
     if seg.end != seg.seq and seg.seq < sk.rcv_nxt:
         sk.tcp_net.mib["DelayedACKLost"] += 1
         out.tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS)
-        if sk.sack_ok and sysctl_int(sk.net, "net.ipv4.tcp_dsack"):
+        if sk.sack_ok and sk.net.ipv4.sysctl.tcp_dsack:
             end_seq = min(seg.end, sk.rcv_nxt)
             _dsack_set(sk, seg.seq, end_seq)
     out.tcp_send_ack(sk)
@@ -1985,7 +1984,7 @@ def _ofo_queue(sk: TcpSock) -> None:
 
 
 def _dsack_set(sk: TcpSock, seq: int, end_seq: int) -> None:
-    if sk.sack_ok and sysctl_int(sk.net, "net.ipv4.tcp_dsack"):
+    if sk.sack_ok and sk.net.ipv4.sysctl.tcp_dsack:
         sk.tcp_net.mib["TCPDSACKOldSent" if seq < sk.rcv_nxt else "TCPDSACKOfoSent"] += 1
         sk.dsack = (seq, end_seq)
 
@@ -2204,7 +2203,7 @@ def tcp_init_transfer(sk: TcpSock) -> None:
 
 def tcp_init_buffer_space(sk: TcpSock) -> None:
     """tcp_init_buffer_space: the window clamp, keeping one segment in reserve."""
-    app_win = sysctl_int(sk.net, "net.ipv4.tcp_app_win")
+    app_win = sk.net.ipv4.sysctl.tcp_app_win
     if not sk.sndbuf_locked:
         out.tcp_sndbuf_expand(sk)
     sk.rcvq_space_time = sk.net.kernel.sched.now // 1000
@@ -2328,9 +2327,9 @@ def _apply_syn_options(sk: TcpSock, opt: Any, seg: Seg) -> None:
         if sk.user_mss and sk.user_mss < mss:
             mss = sk.user_mss
         sk.mss_clamp = mss
-    sk.wscale_ok = opt.wscale >= 0 and bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+    sk.wscale_ok = opt.wscale >= 0 and bool(net.ipv4.sysctl.tcp_window_scaling)
     sk.snd_wscale = opt.wscale if sk.wscale_ok else 0
-    sk.sack_ok = opt.sack_ok and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
+    sk.sack_ok = opt.sack_ok and bool(net.ipv4.sysctl.tcp_sack)
     sk.ts_ok = seg.saw_ts
 
 
@@ -2464,7 +2463,7 @@ def _listendrop(lsk: TcpSock) -> None:
 
 def _syn_flood_action(lsk: TcpSock) -> bool:
     """tcp_syn_flood_action: SYN cookies, or a drop."""
-    if sysctl_int(lsk.net, "net.ipv4.tcp_syncookies"):
+    if lsk.net.ipv4.sysctl.tcp_syncookies:
         lsk.mib("TCPReqQFullDoCookies")
         return True
     lsk.mib("TCPReqQFullDrop")
@@ -2475,7 +2474,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     """tcp_conn_request: answer a SYN with a SYN-ACK, from a request socket
     in the SYN queue or, when it is full, from a SYN cookie."""
     net = lsk.net
-    syncookies = sysctl_int(net, "net.ipv4.tcp_syncookies")
+    syncookies = net.ipv4.sysctl.tcp_syncookies
     want_cookie = False
     isn = seg.tw_isn
     if not isn and (syncookies == 2 or lsk.syn_qlen > lsk.max_ack_backlog):
@@ -2503,8 +2502,8 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     if opt.mss and lsk.user_mss and lsk.user_mss < mss:
         mss = lsk.user_mss
     ts_ok = seg.saw_ts
-    sack_ok = opt.sack_ok and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
-    wscale_ok = opt.wscale >= 0 and bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+    sack_ok = opt.sack_ok and bool(net.ipv4.sysctl.tcp_sack)
+    wscale_ok = opt.wscale >= 0 and bool(net.ipv4.sysctl.tcp_window_scaling)
     if want_cookie and not ts_ok:
         sack_ok = wscale_ok = False
     req.ts_ok = ts_ok
@@ -2516,7 +2515,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     tn = lsk.tcp_net
     now = net.kernel.sched.now
     if not want_cookie and not isn:
-        max_syn_backlog = sysctl_int(net, "net.ipv4.tcp_max_syn_backlog")
+        max_syn_backlog = net.ipv4.sysctl.tcp_max_syn_backlog
         if not syncookies and max_syn_backlog - lsk.syn_qlen < (max_syn_backlog >> 2):
             _listendrop(lsk)
             return
@@ -2550,7 +2549,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
 def _synack_tos(lsk: TcpSock, seg: Seg) -> int:
     """The TOS of our half of the connection: the listener's, or the SYN's
     with net.ipv4.tcp_reflect_tos."""
-    if sysctl_int(lsk.net, "net.ipv4.tcp_reflect_tos"):
+    if lsk.net.ipv4.sysctl.tcp_reflect_tos:
         return (seg.pkt[1] & 0xFC) | (lsk.tos & 3)
     return lsk.tos
 
@@ -2874,7 +2873,7 @@ def _cookie_check(lsk: TcpSock, seg: Seg) -> bool:
     SYN-ACK came from a SYN cookie.  True when the cookie was good (the child
     is made -- or, with a full accept queue, the ACK is dropped silently)."""
     net = lsk.net
-    if not sysctl_int(net, "net.ipv4.tcp_syncookies"):
+    if not net.ipv4.sysctl.tcp_syncookies:
         return False
     now = net.kernel.sched.now
     ovf = lsk.synq_overflow_ts
@@ -2909,11 +2908,11 @@ def _cookie_check(lsk: TcpSock, seg: Seg) -> bool:
         req.ts_off = secure_ts_off(tn, req.laddr, req.raddr)
         options = (seg.tsecr - req.ts_off) & SEQ_MASK
         req.ts_recent = seg.tsval
-        if not sysctl_int(net, "net.ipv4.tcp_timestamps"):
+        if not net.ipv4.sysctl.tcp_timestamps:
             return True
-        req.sack_ok = bool(options & TS_OPT_SACK) and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
+        req.sack_ok = bool(options & TS_OPT_SACK) and bool(net.ipv4.sysctl.tcp_sack)
         if options & TS_OPT_WSCALE_MASK != TS_OPT_WSCALE_MASK:
-            req.wscale_ok = bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+            req.wscale_ok = bool(net.ipv4.sysctl.tcp_window_scaling)
             req.snd_wscale = options & TS_OPT_WSCALE_MASK
     else:
         req.ts_recent = 0

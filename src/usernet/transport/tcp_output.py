@@ -75,7 +75,6 @@ from .tcp import (
     TcpTimeWait,
     TxSeg,
     _core_sysctl,
-    sysctl_vec,
 )
 from .tcp_cong import CA_EVENT_TX_START, TCP_CA_CWR, TCP_CA_Recovery
 from .tcp_table import tcp_net
@@ -112,7 +111,7 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     net = sk.net
     sk.dst = rt
     sk.dst_gen = rt_cache_genid()
-    ttl = sk.ttl or sysctl_int(net, "net.ipv4.ip_default_ttl")
+    ttl = sk.ttl or net.ipv4.sysctl.ip_default_ttl
     sa, da = sk.saddr, sk.daddr
     addrs = (sa >> 16) + (sa & 0xFFFF) + (da >> 16) + (da & 0xFFFF)
     sk.ip_ttl = ttl
@@ -167,7 +166,7 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
     mss = pmtu - 40
     if mss > sk.mss_clamp:
         mss = sk.mss_clamp
-    mss = max(mss, sysctl_int(sk.net, "net.ipv4.tcp_min_snd_mss"))
+    mss = max(mss, sk.net.ipv4.sysctl.tcp_min_snd_mss)
     mss -= opt_len
     mw = sk.max_window
     cutoff = mw >> 1 if mw > TCP_MSS_DEFAULT else mw
@@ -281,13 +280,13 @@ def select_initial_window(net: Net, space: int, mss: int, window_clamp: int,
     space = min(window_clamp, max(space, 0))
     if space > mss:
         space = (space // mss) * mss
-    if sysctl_int(net, "net.ipv4.tcp_workaround_signed_windows"):
+    if net.ipv4.sysctl.tcp_workaround_signed_windows:
         rcv_wnd = min(space, 32767)
     else:
         rcv_wnd = space
     wscale = 0
     if wscale_ok:
-        sp = max(space, sysctl_vec(net, "net.ipv4.tcp_rmem")[2],
+        sp = max(space, net.ipv4.sysctl.tcp_rmem[2],
                  _core_sysctl(net, "net.core.rmem_max", 212992))
         sp = min(sp, window_clamp)
         wscale = min(max(sp.bit_length() - 1 - 15, 0), TCP_MAX_WSCALE)
@@ -434,9 +433,9 @@ def tcp_send_syn_segment(sk: TcpSock, flags: int) -> bool:
     # tcp_syn_options: what the sysctls offer, also on a simultaneous open's
     # SYN-ACK (which echoes the peer's TSval); the window is never scaled.
     ts = (tsval, sk.ts_recent if flags & ACK else 0) \
-        if sysctl_int(net, "net.ipv4.tcp_timestamps") else None
-    sack = bool(sysctl_int(net, "net.ipv4.tcp_sack"))
-    ws = sk.rcv_wscale if sysctl_int(net, "net.ipv4.tcp_window_scaling") else -1
+        if net.ipv4.sysctl.tcp_timestamps else None
+    sack = bool(net.ipv4.sysctl.tcp_sack)
+    ws = sk.rcv_wscale if net.ipv4.sysctl.tcp_window_scaling else -1
     win = min(sk.rcv_wnd, 65535)
     opts = syn_options(sk.advmss, sack, ts, ws)
     tcp_len = 20 + len(opts)
@@ -481,7 +480,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     # and the clamp is the default: ss shows mss:524 for a SYN_SENT socket
     sk.max_window = 0
     tcp_sync_mss(sk, route_mtu(rt),
-                 12 if sysctl_int(net, "net.ipv4.tcp_timestamps") else 0)
+                 12 if net.ipv4.sysctl.tcp_timestamps else 0)
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
     # tcp_initialize_rcv_mss, before the window exists: TCP_MIN_MSS
@@ -493,7 +492,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     mss_for_win = sk.advmss - (12 if sk.ts_recent_stamp else 0)
     rcv_wnd, clamp, wscale = select_initial_window(
         net, full, mss_for_win, sk.window_clamp,
-        bool(sysctl_int(net, "net.ipv4.tcp_window_scaling")))
+        bool(net.ipv4.sysctl.tcp_window_scaling))
     sk.rcv_wnd, sk.window_clamp, sk.rcv_wscale = rcv_wnd, clamp, wscale
     sk.rcv_ssthresh = rcv_wnd
     sk.sk_err = 0
@@ -1041,12 +1040,12 @@ def tcp_rcv_space_adjust(sk: TcpSock) -> None:
     copied = sk.copied_seq - sk.rcvq_space_seq
     copied -= sk.rcv_nxt - sk.copied_seq
     if copied > sk.rcvq_space:
-        if sysctl_int(sk.net, "net.ipv4.tcp_moderate_rcvbuf") and not sk.rcvbuf_locked:
+        if sk.net.ipv4.sysctl.tcp_moderate_rcvbuf and not sk.rcvbuf_locked:
             rcvwin = (copied << 1) + 16 * sk.advmss
             grow = rcvwin * (copied - sk.rcvq_space) // max(sk.rcvq_space, 1)
             rcvwin += grow << 1
             space = (rcvwin << TCP_RMEM_TO_WIN_SCALE) // sk.scaling_ratio
-            rcvbuf = min(space, sysctl_vec(sk.net, "net.ipv4.tcp_rmem")[2])
+            rcvbuf = min(space, sk.net.ipv4.sysctl.tcp_rmem[2])
             if rcvbuf > sk.rcvbuf:
                 sk.rcvbuf = rcvbuf
                 sk.window_clamp = win_from_space(sk, rcvbuf)
@@ -1062,7 +1061,7 @@ def tcp_sndbuf_expand(sk: TcpSock) -> None:
     nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
     sndmem = 2 * nr_segs * per_mss
     if sk.sndbuf < sndmem:
-        sk.sndbuf = min(sndmem, sysctl_vec(sk.net, "net.ipv4.tcp_wmem")[2])
+        sk.sndbuf = min(sndmem, sk.net.ipv4.sysctl.tcp_wmem[2])
 
 
 def tcp_new_space(sk: TcpSock) -> None:
