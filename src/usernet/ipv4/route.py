@@ -41,6 +41,7 @@ from .fib_rules import (
 )
 from .fnhe import fnhe_find
 from .inet import is_lbcast, is_loopback, is_multicast, is_zeronet
+from .rt_cache import rt_cache
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -217,8 +218,6 @@ def ip_route_output_cached(net: Net, daddr: int, saddr: int = 0, oif: NetDevice 
                            mark: int = 0, tos: int = 0) -> OutputRoute:
     """ip_route_output through the namespace's route cache (the nexthop's
     cached output dst): a repeated flow costs one dict lookup."""
-    from .rt_cache import rt_cache
-
     cache = rt_cache(net)
     key = ("out", daddr, saddr, oif, mark, tos)
     rt = cache.get(key)
