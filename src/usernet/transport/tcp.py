@@ -1216,11 +1216,15 @@ def unhash(sk: Any) -> None:
         sk.listening = False
 
 
+# tcp_close_state's new_state[]: where close() takes each state
+_CLOSE_NEW_STATE = {TCP_ESTABLISHED: TCP_FIN_WAIT1, TCP_SYN_RECV: TCP_FIN_WAIT1,
+                    TCP_CLOSE_WAIT: TCP_LAST_ACK, TCP_SYN_SENT: TCP_CLOSE, TCP_LISTEN: TCP_CLOSE,
+                    TCP_CLOSE: TCP_CLOSE}
+
+
 def tcp_close_state(sk: TcpSock) -> bool:
     """tcp_close_state: the state after our FIN; True when a FIN must go out."""
-    nxt = {TCP_ESTABLISHED: TCP_FIN_WAIT1, TCP_SYN_RECV: TCP_FIN_WAIT1,
-           TCP_CLOSE_WAIT: TCP_LAST_ACK, TCP_SYN_SENT: TCP_CLOSE, TCP_LISTEN: TCP_CLOSE,
-           TCP_CLOSE: TCP_CLOSE}.get(sk.state)
+    nxt = _CLOSE_NEW_STATE.get(sk.state)
     if nxt is None:
         return False
     tcp_set_state(sk, nxt)

@@ -675,6 +675,9 @@ class SackState:
         self.flag = 0
 
 
+_NO_SACKS = SackState(0)  # what an ACK without SACK blocks revealed: nothing, ever
+
+
 def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
             seg: Seg | None) -> int:
     """tcp_ack: >0 when the ACK is acceptable, 0 for an old one, <0 to drop
@@ -705,7 +708,8 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
     prior_packets = sk.packets_out
     prior_delivered = sk.delivered
     prior_lost = sk.lost
-    st = SackState(sk.snd_nxt)
+    # only SACK tagging writes the state: without blocks, a shared empty one
+    st = SackState(sk.snd_nxt) if sacks else _NO_SACKS
     if flag & FLAG_UPDATE_TS_RECENT and sk.saw_ts and seq <= sk.rcv_wup:
         if _paws_check(sk, sk.rcv_tsval, 0):
             sk.ts_recent = sk.rcv_tsval
