@@ -2189,7 +2189,7 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
 
 def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
     hint = min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT)
-    sk.rcv_mss = max(hint, TCP_MIN_MSS)
+    sk.rcv_mss = hint if hint > TCP_MIN_MSS else TCP_MIN_MSS
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
@@ -2219,7 +2219,8 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
             sk.window_clamp = max(maxwin - (maxwin >> app_win), 4 * sk.advmss)
     if app_win and sk.window_clamp > 2 * sk.advmss and sk.window_clamp + sk.advmss > maxwin:
         sk.window_clamp = max(2 * sk.advmss, maxwin - sk.advmss)
-    sk.rcv_ssthresh = min(sk.rcv_ssthresh, sk.window_clamp)
+    if sk.rcv_ssthresh > sk.window_clamp:
+        sk.rcv_ssthresh = sk.window_clamp
     sk.rcvq_space = min(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
 
 

@@ -128,10 +128,10 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
 def _set_gso_segs(sk: TcpSock) -> None:
     """tcp_tso_autosize's ceiling: as many MSS as fit in a 64 KiB super-segment
     (pacing never limits it here: RTTs on emulated links are microseconds)."""
-    if sk.gso_ok:
-        sk.gso_max_segs = max((GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // max(sk.mss_cache, 1), 1)
-    else:
-        sk.gso_max_segs = 1
+    # comparisons rather than max(): this runs a few times per connection
+    mss = sk.mss_cache
+    segs = (GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // (mss if mss > 1 else 1) if sk.gso_ok else 1
+    sk.gso_max_segs = segs if segs > 1 else 1
 
 
 def sk_route(sk: TcpSock) -> OutputRoute | None:
@@ -151,7 +151,8 @@ def sk_route(sk: TcpSock) -> OutputRoute | None:
 
 def advmss_of(rt: OutputRoute) -> int:
     """ipv4_default_advmss: the MSS we announce for a route."""
-    return min(max(route_mtu(rt) - 40, 256), 65535 - 40)
+    mss = route_mtu(rt) - 40
+    return 256 if mss < 256 else 65535 - 40 if mss > 65535 - 40 else mss
 
 
 def tcp_header_opt_len(sk: TcpSock) -> int:
@@ -166,12 +167,15 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
     mss = pmtu - 40
     if mss > sk.mss_clamp:
         mss = sk.mss_clamp
-    mss = max(mss, sk.net.ipv4.sysctl.tcp_min_snd_mss)
+    min_snd_mss = sk.net.ipv4.sysctl.tcp_min_snd_mss
+    if mss < min_snd_mss:
+        mss = min_snd_mss
     mss -= opt_len
     mw = sk.max_window
     cutoff = mw >> 1 if mw > TCP_MSS_DEFAULT else mw
     if cutoff and mss > cutoff:
-        mss = max(cutoff, 68 - 20 - opt_len)
+        floor = 68 - 20 - opt_len
+        mss = cutoff if cutoff > floor else floor
     sk.pmtu = pmtu
     sk.mss_cache = mss
     _set_gso_segs(sk)
@@ -275,22 +279,28 @@ def tcp_select_window(sk: TcpSock) -> int:
 def select_initial_window(net: Net, space: int, mss: int, window_clamp: int,
                           wscale_ok: bool) -> tuple[int, int, int]:
     """tcp_select_initial_window -> (rcv_wnd, window_clamp, rcv_wscale)."""
+    # comparisons rather than min()/max(): this runs twice per connection
     if window_clamp == 0:
         window_clamp = 65535 << TCP_MAX_WSCALE
-    space = min(window_clamp, max(space, 0))
+    if space < 0:
+        space = 0
+    if space > window_clamp:
+        space = window_clamp
     if space > mss:
         space = (space // mss) * mss
-    if net.ipv4.sysctl.tcp_workaround_signed_windows:
-        rcv_wnd = min(space, 32767)
-    else:
-        rcv_wnd = space
+    rcv_wnd = space
+    if net.ipv4.sysctl.tcp_workaround_signed_windows and rcv_wnd > 32767:
+        rcv_wnd = 32767
     wscale = 0
     if wscale_ok:
         sp = max(space, net.ipv4.sysctl.tcp_rmem[2],
                  _core_sysctl(net, "net.core.rmem_max", 212992))
-        sp = min(sp, window_clamp)
-        wscale = min(max(sp.bit_length() - 1 - 15, 0), TCP_MAX_WSCALE)
-    return rcv_wnd, min(65535 << wscale, window_clamp), wscale
+        if sp > window_clamp:
+            sp = window_clamp
+        wscale = sp.bit_length() - 1 - 15
+        wscale = 0 if wscale < 0 else TCP_MAX_WSCALE if wscale > TCP_MAX_WSCALE else wscale
+    clamp = 65535 << wscale
+    return rcv_wnd, clamp if clamp < window_clamp else window_clamp, wscale
 
 
 # -- sending one segment -------------------------------------------------------------------------
