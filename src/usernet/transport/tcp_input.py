@@ -851,7 +851,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, st: Sa
     if prior_snd_una <= sk.snd_up <= una:
         sk.snd_up = una  # the urgent data was acknowledged: urgent mode ends
     # the acknowledged bytes leave the send buffer
-    limit = min(una, sk.write_seq)
+    limit = una if una < sk.write_seq else sk.write_seq
     q = sk.sndq
     s0 = sk.sndq_seq
     while q and s0 + len(q[0]) <= limit:
@@ -952,16 +952,18 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
     else:
         srtt = m << 3
         sk.mdev_us = m << 1
-        sk.rttvar_us = max(sk.mdev_us, sk.net.ipv4.sysctl.tcp_rto_min_us)
+        rto_min_us = sk.net.ipv4.sysctl.tcp_rto_min_us
+        sk.rttvar_us = sk.mdev_us if sk.mdev_us > rto_min_us else rto_min_us
         sk.mdev_max_us = sk.rttvar_us
         sk.rtt_seq = sk.snd_nxt
-    sk.srtt_us = max(1, srtt)
+    sk.srtt_us = srtt if srtt > 1 else 1  # not max(): a builtin call costs a tuple
 
 
 def tcp_set_rto(sk: TcpSock) -> None:
     """tcp_set_rto: RTO = SRTT + max(4 * RTTVAR, RTO_min) (RFC 6298), in jiffies."""
     us = (sk.srtt_us >> 3) + sk.rttvar_us
-    sk.rto = min(-(-us * 1000 // JIFFY_NS) * JIFFY_NS, TCP_RTO_MAX_NS)
+    rto = -(-us * 1000 // JIFFY_NS) * JIFFY_NS
+    sk.rto = rto if rto < TCP_RTO_MAX_NS else TCP_RTO_MAX_NS
 
 
 def _ack_probe(sk: TcpSock) -> None:
@@ -2188,7 +2190,14 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
 
 
 def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
-    hint = min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT)
+    # comparisons rather than min()/max(): once per connection and side
+    hint = sk.advmss
+    if sk.mss_cache < hint:
+        hint = sk.mss_cache
+    if sk.rcv_wnd // 2 < hint:
+        hint = sk.rcv_wnd // 2
+    if hint > TCP_MSS_DEFAULT:
+        hint = TCP_MSS_DEFAULT
     sk.rcv_mss = hint if hint > TCP_MIN_MSS else TCP_MIN_MSS
 
 
@@ -2221,7 +2230,9 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
         sk.window_clamp = max(2 * sk.advmss, maxwin - sk.advmss)
     if sk.rcv_ssthresh > sk.window_clamp:
         sk.rcv_ssthresh = sk.window_clamp
-    sk.rcvq_space = min(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
+    space = sk.rcv_ssthresh if sk.rcv_ssthresh < sk.rcv_wnd else sk.rcv_wnd
+    init_space = TCP_INIT_CWND * sk.advmss
+    sk.rcvq_space = space if space < init_space else init_space
 
 
 def tcp_finish_connect(sk: TcpSock) -> None:

@@ -1066,12 +1066,17 @@ def tcp_rcv_space_adjust(sk: TcpSock) -> None:
 
 def tcp_sndbuf_expand(sk: TcpSock) -> None:
     """tcp_sndbuf_expand: room for two windows of segments (fast recovery)."""
-    per_mss = max(sk.mss_clamp, sk.mss_cache) + MAX_TCP_HEADER + 320
+    # comparisons rather than min()/max(): twice per connection
+    mss = sk.mss_clamp if sk.mss_clamp > sk.mss_cache else sk.mss_cache
+    per_mss = mss + MAX_TCP_HEADER + 320
     per_mss = (1 << (per_mss - 1).bit_length()) + 256
-    nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
+    nr_segs = sk.snd_cwnd if sk.snd_cwnd > TCP_INIT_CWND else TCP_INIT_CWND
+    if sk.reordering + 1 > nr_segs:
+        nr_segs = sk.reordering + 1
     sndmem = 2 * nr_segs * per_mss
     if sk.sndbuf < sndmem:
-        sk.sndbuf = min(sndmem, sk.net.ipv4.sysctl.tcp_wmem[2])
+        wmem_max = sk.net.ipv4.sysctl.tcp_wmem[2]
+        sk.sndbuf = sndmem if sndmem < wmem_max else wmem_max
 
 
 def tcp_new_space(sk: TcpSock) -> None:
