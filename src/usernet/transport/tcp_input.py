@@ -2225,9 +2225,11 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
         if app_win and maxwin > 4 * sk.advmss:
-            sk.window_clamp = max(maxwin - (maxwin >> app_win), 4 * sk.advmss)
+            clamp = maxwin - (maxwin >> app_win)  # not max(): twice per connection
+            sk.window_clamp = clamp if clamp > 4 * sk.advmss else 4 * sk.advmss
     if app_win and sk.window_clamp > 2 * sk.advmss and sk.window_clamp + sk.advmss > maxwin:
-        sk.window_clamp = max(2 * sk.advmss, maxwin - sk.advmss)
+        clamp = maxwin - sk.advmss
+        sk.window_clamp = clamp if clamp > 2 * sk.advmss else 2 * sk.advmss
     if sk.rcv_ssthresh > sk.window_clamp:
         sk.rcv_ssthresh = sk.window_clamp
     space = sk.rcv_ssthresh if sk.rcv_ssthresh < sk.rcv_wnd else sk.rcv_wnd
