@@ -1187,8 +1187,9 @@ def _check_sack_reordering(sk: TcpSock, low_seq: int, ts: bool) -> None:
 
 
 def _check_reno_reordering(sk: TcpSock, addend: int) -> None:
-    holes = max(sk.lost_out, 1)
-    holes = min(holes, sk.packets_out)
+    holes = sk.lost_out if sk.lost_out > 1 else 1  # not min()/max(): per connection
+    if holes > sk.packets_out:
+        holes = sk.packets_out
     if sk.sacked_out + holes > sk.packets_out:
         sk.sacked_out = sk.packets_out - holes
         sk.reordering = min(sk.packets_out + addend,
@@ -1210,7 +1211,8 @@ def _add_reno_sack(sk: TcpSock, num_dupack: int) -> None:
 
 def _remove_reno_sacks(sk: TcpSock, acked: int) -> None:
     if acked > 0:
-        sk.delivered += max(acked - sk.sacked_out, 1)
+        delivered = acked - sk.sacked_out
+        sk.delivered += delivered if delivered > 1 else 1
         if acked - 1 >= sk.sacked_out:
             sk.sacked_out = 0
         else:
@@ -2050,7 +2052,8 @@ def tcp_fin(sk: TcpSock) -> None:
     state = sk.state
     if state in (TCP_SYN_RECV, TCP_ESTABLISHED):
         tcp_set_state(sk, TCP_CLOSE_WAIT)
-        sk.ack_pingpong = max(sk.ack_pingpong, TCP_PINGPONG_THRESH)  # enter pingpong mode
+        if sk.ack_pingpong < TCP_PINGPONG_THRESH:
+            sk.ack_pingpong = TCP_PINGPONG_THRESH  # enter pingpong mode
     elif state == TCP_FIN_WAIT1:
         out.tcp_send_ack(sk)
         tcp_set_state(sk, TCP_CLOSING)
@@ -2178,7 +2181,7 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
     if sk.ts_ok:
         sk.advmss -= 12
     sk.lsndtime = sk.net.kernel.sched.now // JIFFY_NS
-    tcp_initialize_rcv_mss(sk)
+    out.tcp_initialize_rcv_mss(sk)
     tcp_fast_path_check(sk)
     if sk.sk_shutdown & SEND_SHUTDOWN and sk.fin_seq < 0:
         if sk.state == TCP_ESTABLISHED:
@@ -2187,18 +2190,6 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
     sk.wq.wake_up()
     if sk.keepalive:
         timer.tcp_set_keepalive(sk, True)
-
-
-def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
-    # comparisons rather than min()/max(): once per connection and side
-    hint = sk.advmss
-    if sk.mss_cache < hint:
-        hint = sk.mss_cache
-    if sk.rcv_wnd // 2 < hint:
-        hint = sk.rcv_wnd // 2
-    if hint > TCP_MSS_DEFAULT:
-        hint = TCP_MSS_DEFAULT
-    sk.rcv_mss = hint if hint > TCP_MIN_MSS else TCP_MIN_MSS
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
@@ -2294,7 +2285,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         else:
             sk.tcp_header_len = 20
         out.tcp_sync_mss(sk, sk.pmtu)
-        tcp_initialize_rcv_mss(sk)
+        out.tcp_initialize_rcv_mss(sk)
         sk.copied_seq = sk.rcv_nxt
         tcp_finish_connect(sk)
         tcp_fast_path_check(sk)
@@ -2329,7 +2320,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         sk.snd_wl1 = seg.seq
         sk.max_window = sk.snd_wnd
         out.tcp_sync_mss(sk, sk.pmtu)
-        tcp_initialize_rcv_mss(sk)
+        out.tcp_initialize_rcv_mss(sk)
         sk.snt_synack = sk.now
         out.tcp_send_syn_segment(sk, SYN | ACK)
         return False
@@ -2809,7 +2800,7 @@ def _syn_recv_sock(lsk: TcpSock, seg: Seg, req: TcpRequest) -> TcpSock | None:
     child.advmss = out.advmss_of(rt)
     if lsk.user_mss and lsk.user_mss < child.advmss:
         child.advmss = lsk.user_mss
-    tcp_initialize_rcv_mss(child)
+    out.tcp_initialize_rcv_mss(child)
     return child
 
 

@@ -182,6 +182,19 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
     return mss
 
 
+def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
+    """tcp_initialize_rcv_mss: our guess of the peer's MSS, for delayed ACKs."""
+    # comparisons rather than min()/max(): once per connection and side
+    hint = sk.advmss
+    if sk.mss_cache < hint:
+        hint = sk.mss_cache
+    if sk.rcv_wnd // 2 < hint:
+        hint = sk.rcv_wnd // 2
+    if hint > TCP_MSS_DEFAULT:
+        hint = TCP_MSS_DEFAULT
+    sk.rcv_mss = hint if hint > TCP_MIN_MSS else TCP_MIN_MSS
+
+
 def tcp_current_mss(sk: TcpSock) -> int:
     """tcp_current_mss: mss_cache, less the room SACK blocks take now."""
     mss = sk.mss_cache
@@ -493,9 +506,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
                  12 if net.ipv4.sysctl.tcp_timestamps else 0)
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
-    # tcp_initialize_rcv_mss, before the window exists: TCP_MIN_MSS
-    sk.rcv_mss = max(min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT),
-                     TCP_MIN_MSS)
+    tcp_initialize_rcv_mss(sk)  # before the window exists: TCP_MIN_MSS
     full = tcp_full_space(sk)
     if sk.rcvbuf_locked and (sk.window_clamp > full or sk.window_clamp == 0):
         sk.window_clamp = full

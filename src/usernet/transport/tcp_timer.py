@@ -363,7 +363,9 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
         timeout = TCP_TIMEOUT_INIT_NS
     rto_delta = sk.rto if advancing_rto else rto_delta_ns(sk)
     if rto_delta > 0:
-        timeout = min(timeout, jiffies_ceil(rto_delta))
+        rto_timeout = jiffies_ceil(rto_delta)
+        if rto_timeout < timeout:  # not min(): twice per connection
+            timeout = rto_timeout
     reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout)
     return True
 
