@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from .dev.core import NETDEV_UNREGISTER
 from .errors import KernelError
 from .ipv4.neighbour import HZ, SKB_TRUESIZE_ETH, USER_HZ
-from .ipv4.netns import DEVCONF_DEFAULTS, DEVCONF_KIND
+from .ipv4.netns import DEVCONF_DEFAULTS, DEVCONF_KIND, ipv4_sysctl_update
 from .ipv4.rt_cache import rt_cache_flush
 from .pernet import PernetOperations, net_generic
 from .sysctl_defaults import NET_DEFAULTS
@@ -300,6 +300,8 @@ class NetLeaf(Leaf):
         if self.net.sysctls is None:
             self.net.sysctls = {}
         self.net.sysctls[self.key] = value
+        if self.key.startswith("net.ipv4.") and self.net.ipv4 is not None:
+            ipv4_sysctl_update(self.net)  # the numbers the data path reads
         if self.key == "net.ipv6.conf.all.disable_ipv6" and (old != "0") != (value != "0"):
             from .dev.addr_lists import ipv6_disable_change  # addrconf_disable_change
 

@@ -15,7 +15,6 @@ could ever make it true, it would wait forever: usernet raises
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +42,9 @@ class WaitQueue:
         self.waiters.append(waiter)
 
     def remove(self, waiter: Callable[[], None]) -> None:
-        with contextlib.suppress(ValueError):
-            self.waiters.remove(waiter)
+        waiters = self.waiters  # a test, not contextlib.suppress: every wait ends here
+        if waiter in waiters:
+            waiters.remove(waiter)
 
     def wake_up(self) -> None:
         waiters = self.waiters

@@ -11,6 +11,7 @@ from tcp_helpers import Blocking, Dropper, parse_tcp
 
 from usernet import Kernel
 from usernet.testing import ROUTER, VETH_PAIR
+from usernet.transport import tcp_input
 from usernet.transport.tcp import TcpSock
 from usernet.transport.tcp_table import tcp_net
 from usernet.wait import sleep
@@ -137,6 +138,15 @@ def test_several_losses_in_one_window_with_sack(monkeypatch: pytest.MonkeyPatch)
     # small segments so that one window holds many of them
     _drop_nth_data(monkeypatch, {30, 32, 35, 60})
     data = _blob(2 << 20, 4)
+    tagged: list[object] = []
+    sacktag = tcp_input.tcp_sacktag_write_queue
+
+    def spy(sk: TcpSock, sacks: list[tuple[int, int]], prior_snd_una: int, ack: int,
+            st: tcp_input.SackState) -> int:
+        tagged.append(st)
+        return sacktag(sk, sacks, prior_snd_una, ack, st)
+
+    monkeypatch.setattr(tcp_input, "tcp_sacktag_write_queue", spy)
 
     def setup(c: Blocking) -> None:
         c.setsockopt(_s.IPPROTO_TCP, _s.TCP_MAXSEG, 1000)
@@ -146,6 +156,12 @@ def test_several_losses_in_one_window_with_sack(monkeypatch: pytest.MonkeyPatch)
     assert cli.total_retrans >= 4
     mib = tcp_net(k.netns_get("a")).mib
     assert mib["TCPSackRecovery"] + mib["TCPLossProbes"] >= 1
+    # ACKs without SACK blocks share one empty SackState: SACK tagging,
+    # which this recovery ran, must have had states of its own
+    assert tagged and all(st is not tcp_input._NO_SACKS for st in tagged)
+    empty = tcp_input._NO_SACKS
+    assert (empty.first_sackt, empty.last_sackt, empty.reord, empty.sack_delivered,
+            empty.flag) == (0, 0, 0, 0, 0)
 
 
 def test_rto_backoff_while_the_peer_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:

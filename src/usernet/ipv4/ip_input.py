@@ -152,8 +152,9 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     net = dev.net
     # with rules, only established flows a stateful FORWARD chain accepts
     # first thing stay on this path (netfilter/flow_fast.py)
-    fast = nf_flow_fast(net) if nf_enabled(net) else None
-    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK or (fast is None and nf_enabled(net)):
+    nf = nf_enabled(net)  # asked once: making the flow shortcut changes no table
+    fast = nf_flow_fast(net) if nf else None
+    if dev.ip_ptr is None or dev.flags & IFF_LOOPBACK or (fast is None and nf):
         for frame in frames:
             ip_rcv(dev, frame, _pkt_type(dev, frame), summed)
         return

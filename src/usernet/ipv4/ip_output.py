@@ -10,7 +10,7 @@ from ..dev.loopback import Loopback
 from ..netfilter.hooks import nf_enabled, nf_output
 from ..wire.gso import gso_segment, gso_size
 from ..wire.ipv4 import IP_DF, ipv4_header
-from .datapath_state import ipv4_dp, sysctl_int
+from .datapath_state import ipv4_dp
 from .ip_ident import ip_select_ident
 from .neigh_resolve import neigh_output
 
@@ -48,7 +48,7 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
     ``sk`` is the socket sending it (skb->sk; see ip_output)."""
     net = rt.dev.net
     if not ttl:
-        ttl = sysctl_int(net, "net.ipv4.ip_default_ttl")
+        ttl = net.ipv4.sysctl.ip_default_ttl
     tot_len = 20 + len(payload)
     mtu = route_mtu(rt)
     df = pmtudisc >= IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and tot_len <= mtu)

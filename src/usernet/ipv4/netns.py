@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..pernet import PernetOperations
+from ..sysctl_defaults import NET_DEFAULTS
 from .fib import FibTable
 from .fib_rules import FibRule
 
@@ -73,12 +74,64 @@ DEVCONF_KIND: dict[str, str] = {
 _NO_STATE: frozenset[str] = frozenset()
 
 
+class Ipv4Sysctl:
+    """The ``net.ipv4.*`` sysctls a connection reads, as numbers: Linux keeps
+    them as ints in struct netns_ipv4 (``net->ipv4.sysctl_tcp_sack``), so a
+    SYN does not parse text.  A value object, rebuilt whole from the text by
+    every write of a ``net.ipv4`` key (:class:`usernet.sysctl.NetLeaf`);
+    namespaces that never wrote one share :data:`IPV4_SYSCTL_DEFAULTS`."""
+
+    # ints; the vectors (tcp_rmem, tcp_wmem, ip_local_port_range) are tuples
+    __slots__ = ("ip_default_ttl", "ip_local_port_range", "tcp_app_win", "tcp_dsack",
+                 "tcp_early_retrans", "tcp_fin_timeout", "tcp_max_reordering",
+                 "tcp_max_syn_backlog", "tcp_max_tw_buckets", "tcp_min_snd_mss",
+                 "tcp_moderate_rcvbuf", "tcp_reflect_tos", "tcp_reordering", "tcp_rmem",
+                 "tcp_rto_min_us", "tcp_sack", "tcp_slow_start_after_idle", "tcp_syncookies",
+                 "tcp_timestamps", "tcp_window_scaling", "tcp_wmem",
+                 "tcp_workaround_signed_windows")
+    ip_default_ttl: int
+    ip_local_port_range: tuple[int, ...]
+    tcp_app_win: int
+    tcp_dsack: int
+    tcp_early_retrans: int
+    tcp_fin_timeout: int
+    tcp_max_reordering: int
+    tcp_max_syn_backlog: int
+    tcp_max_tw_buckets: int
+    tcp_min_snd_mss: int
+    tcp_moderate_rcvbuf: int
+    tcp_reflect_tos: int
+    tcp_reordering: int
+    tcp_rmem: tuple[int, ...]
+    tcp_rto_min_us: int
+    tcp_sack: int
+    tcp_slow_start_after_idle: int
+    tcp_syncookies: int
+    tcp_timestamps: int
+    tcp_window_scaling: int
+    tcp_wmem: tuple[int, ...]
+    tcp_workaround_signed_windows: int
+
+    def __init__(self, own: dict[str, Any] | None) -> None:
+        """From a namespace's written values ``own`` (``net.sysctls``) over the defaults."""
+        for name in self.__slots__:
+            key = "net.ipv4." + name
+            text = str(own[key]) if own is not None and key in own else NET_DEFAULTS[key]
+            words = [int(x) for x in text.split()]
+            setattr(self, name, words[0] if len(words) == 1 else tuple(words))
+
+
+IPV4_SYSCTL_DEFAULTS = Ipv4Sysctl(None)
+
+
 class NetnsIPv4:
     __slots__ = ("custom_rules", "devconf_all", "devconf_dflt", "dflt_state", "dp", "rt_cache",
-                 "rt_gen", "rules", "tables")
+                 "rt_gen", "rules", "sysctl", "tables")
 
     def __init__(self, devconf_all: dict[str, int], devconf_dflt: dict[str, int],
-                 dflt_state: frozenset[str] = _NO_STATE) -> None:
+                 dflt_state: frozenset[str] = _NO_STATE,
+                 sysctl: Ipv4Sysctl = IPV4_SYSCTL_DEFAULTS) -> None:
+        self.sysctl = sysctl  # the net.ipv4 values in numbers: see Ipv4Sysctl
         self.tables: dict[int, FibTable] | None = None  # see fib_get_table / fib_new_table
         self.rules: list[FibRule] | None = None  # None: the three default rules
         # fib_has_custom_rules: set once a rule is added or deleted; until then
@@ -123,12 +176,18 @@ def _inherit_from(net: Net) -> NetnsIPv4 | None:
     return kernel.init_net.ipv4
 
 
+def ipv4_sysctl_update(net: Net) -> None:
+    """A ``net.ipv4`` sysctl was written: the numbers again, from the text."""
+    net.ipv4.sysctl = Ipv4Sysctl(net.sysctls)
+
+
 def ipv4_net_init(net: Net) -> None:
     src = None if net.is_init_net else _inherit_from(net)
+    sysctl = IPV4_SYSCTL_DEFAULTS if net.sysctls is None else Ipv4Sysctl(net.sysctls)
     if src is None:
-        net.ipv4 = NetnsIPv4(DEVCONF_DEFAULTS, DEVCONF_DFLT_DEFAULTS)
+        net.ipv4 = NetnsIPv4(DEVCONF_DEFAULTS, DEVCONF_DFLT_DEFAULTS, sysctl=sysctl)
     else:
-        net.ipv4 = NetnsIPv4(src.devconf_all, src.devconf_dflt, src.dflt_state)
+        net.ipv4 = NetnsIPv4(src.devconf_all, src.devconf_dflt, src.dflt_state, sysctl)
 
 
 def ipv4_net_exit(net: Net) -> None:

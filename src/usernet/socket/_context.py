@@ -105,12 +105,20 @@ class FdTable:
 
 
 _tables: weakref.WeakKeyDictionary[Kernel, FdTable] = weakref.WeakKeyDictionary()
+# The last kernel asked for and its table: every socket call asks, nearly
+# always about the same kernel.  Held weakly, as in _tables.
+_last: tuple[weakref.ref[Kernel], FdTable] | None = None
 
 
 def fd_table(kernel: Kernel) -> FdTable:
+    global _last
+    last = _last
+    if last is not None and last[0]() is kernel:
+        return last[1]
     table = _tables.get(kernel)
     if table is None:
         table = _tables[kernel] = FdTable()
+    _last = (weakref.ref(kernel), table)
     return table
 
 

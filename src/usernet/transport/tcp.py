@@ -459,8 +459,8 @@ class TcpSock(_TcpFields):
         self.mark = 0
         self.opts = {}
         self.tcp_net: TcpNet = tcp_net(net)
-        self.rcvbuf = sysctl_vec(net, "net.ipv4.tcp_rmem")[1]
-        self.sndbuf = sysctl_vec(net, "net.ipv4.tcp_wmem")[1]
+        self.rcvbuf = net.ipv4.sysctl.tcp_rmem[1]
+        self.sndbuf = net.ipv4.sysctl.tcp_wmem[1]
         self.ca: CongestionOps = ca_create(sysctl_str(net, "net.ipv4.tcp_congestion_control")) \
             or Cubic()
         self._init_queues()
@@ -1142,7 +1142,7 @@ class TcpSock(_TcpFields):
             if name == _s.TCP_LINGER2:
                 if self.linger2 < 0:
                     return -1
-                return (self.linger2 or sysctl_int(self.net, "net.ipv4.tcp_fin_timeout")
+                return (self.linger2 or self.net.ipv4.sysctl.tcp_fin_timeout
                         * 1_000_000_000) // 1_000_000_000
             if name == _s.TCP_USER_TIMEOUT:
                 return self.user_timeout
@@ -1154,7 +1154,7 @@ class TcpSock(_TcpFields):
                 return tcp_info(self)
         elif level == _s.IPPROTO_IP:
             if name == _s.IP_TTL:
-                return self.ttl or sysctl_int(self.net, "net.ipv4.ip_default_ttl")
+                return self.ttl or self.net.ipv4.sysctl.ip_default_ttl
             if name == _s.IP_TOS:
                 return self.tos
         return super().getsockopt(level, name)
@@ -1227,11 +1227,15 @@ def unhash(sk: Any) -> None:
         sk.listening = False
 
 
+# tcp_close_state's new_state[]: where close() takes each state
+_CLOSE_NEW_STATE = {TCP_ESTABLISHED: TCP_FIN_WAIT1, TCP_SYN_RECV: TCP_FIN_WAIT1,
+                    TCP_CLOSE_WAIT: TCP_LAST_ACK, TCP_SYN_SENT: TCP_CLOSE, TCP_LISTEN: TCP_CLOSE,
+                    TCP_CLOSE: TCP_CLOSE}
+
+
 def tcp_close_state(sk: TcpSock) -> bool:
     """tcp_close_state: the state after our FIN; True when a FIN must go out."""
-    nxt = {TCP_ESTABLISHED: TCP_FIN_WAIT1, TCP_SYN_RECV: TCP_FIN_WAIT1,
-           TCP_CLOSE_WAIT: TCP_LAST_ACK, TCP_SYN_SENT: TCP_CLOSE, TCP_LISTEN: TCP_CLOSE,
-           TCP_CLOSE: TCP_CLOSE}.get(sk.state)
+    nxt = _CLOSE_NEW_STATE.get(sk.state)
     if nxt is None:
         return False
     tcp_set_state(sk, nxt)
@@ -1239,7 +1243,7 @@ def tcp_close_state(sk: TcpSock) -> bool:
 
 
 def tcp_fin_time(sk: TcpSock) -> int:
-    fin_timeout = sk.linger2 or sysctl_int(sk.net, "net.ipv4.tcp_fin_timeout") * 1_000_000_000
+    fin_timeout = sk.linger2 or sk.net.ipv4.sysctl.tcp_fin_timeout * 1_000_000_000
     rto = sk.rto
     return max(fin_timeout, (rto << 2) - (rto >> 1))
 
@@ -1409,7 +1413,7 @@ def lookup_listener(net: Net, daddr: int, dport: int, saddr: int, sport: int,
 
 
 def _port_range(net: Net) -> tuple[int, int]:
-    lo, hi = sysctl_vec(net, "net.ipv4.ip_local_port_range")
+    lo, hi = net.ipv4.sysctl.ip_local_port_range
     return lo, hi
 
 
@@ -1622,7 +1626,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
     out.sk_set_route(sk, rt)
     if not sk.write_seq:
         sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, sk.now)
-    if sysctl_int(net, "net.ipv4.tcp_timestamps") == 1:
+    if net.ipv4.sysctl.tcp_timestamps == 1:
         sk.ts_off = secure_ts_off(tn, sk.saddr, daddr)
     sk.inet_id = rand_below(net.kernel.rng, 0x10000)
     sk.mib("ActiveOpens")
@@ -1730,7 +1734,7 @@ def tcp_time_wait(sk: TcpSock, substate: int, timeo: int) -> None:
     namespace has net.ipv4.tcp_max_tw_buckets of them), then tcp_done."""
     tn = sk.tcp_net
     key = sk.ekey
-    if tn.tw_count < sysctl_int(sk.net, "net.ipv4.tcp_max_tw_buckets") and key is not None \
+    if tn.tw_count < sk.net.ipv4.sysctl.tcp_max_tw_buckets and key is not None \
             and sk.bucket is not None:
         tw = TcpTimeWait(sk, substate)
         rto = sk.rto

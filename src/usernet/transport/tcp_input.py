@@ -79,7 +79,6 @@ from .tcp import (
     rand_below,
     secure_seq,
     secure_ts_off,
-    sysctl_vec,
     tcp_done,
     tcp_fin_time,
     tcp_reset,
@@ -245,7 +244,7 @@ class Seg:
         """tcp_parse_options on the segment (SYN options only when ``syn``)."""
         opt = parse_options(self.pkt, self.ihl + 20, self.ihl + self.doff, syn)
         self.opts = opt
-        if opt.saw_ts and (not syn or sysctl_int(net, "net.ipv4.tcp_timestamps")):
+        if opt.saw_ts and (not syn or net.ipv4.sysctl.tcp_timestamps):
             self.saw_ts = True
             self.tsval = opt.tsval
             self.tsecr = opt.tsecr
@@ -603,7 +602,7 @@ def _grow_window(sk: TcpSock, pkt: bytes | memoryview, dlen: int) -> None:
     else:
         incr = 0
         ts = out.win_from_space(sk, truesize) >> 1
-        window = out.win_from_space(sk, sysctl_vec(sk.net, "net.ipv4.tcp_rmem")[2]) >> 1
+        window = out.win_from_space(sk, sk.net.ipv4.sysctl.tcp_rmem[2]) >> 1
         while sk.rcv_ssthresh <= window:
             if ts <= dlen:
                 incr = 2 * sk.rcv_mss
@@ -676,6 +675,9 @@ class SackState:
         self.flag = 0
 
 
+_NO_SACKS = SackState(0)  # what an ACK without SACK blocks revealed: nothing, ever
+
+
 def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
             seg: Seg | None) -> int:
     """tcp_ack: >0 when the ACK is acceptable, 0 for an old one, <0 to drop
@@ -706,7 +708,8 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
     prior_packets = sk.packets_out
     prior_delivered = sk.delivered
     prior_lost = sk.lost
-    st = SackState(sk.snd_nxt)
+    # only SACK tagging writes the state: without blocks, a shared empty one
+    st = SackState(sk.snd_nxt) if sacks else _NO_SACKS
     if flag & FLAG_UPDATE_TS_RECENT and sk.saw_ts and seq <= sk.rcv_wup:
         if _paws_check(sk, sk.rcv_tsval, 0):
             sk.ts_recent = sk.rcv_tsval
@@ -848,7 +851,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, st: Sa
     if prior_snd_una <= sk.snd_up <= una:
         sk.snd_up = una  # the urgent data was acknowledged: urgent mode ends
     # the acknowledged bytes leave the send buffer
-    limit = min(una, sk.write_seq)
+    limit = una if una < sk.write_seq else sk.write_seq
     q = sk.sndq
     s0 = sk.sndq_seq
     while q and s0 + len(q[0]) <= limit:
@@ -945,20 +948,22 @@ def tcp_rtt_estimator(sk: TcpSock, mrtt_us: int) -> None:
             if sk.mdev_max_us < sk.rttvar_us:
                 sk.rttvar_us -= (sk.rttvar_us - sk.mdev_max_us) >> 2
             sk.rtt_seq = sk.snd_nxt
-            sk.mdev_max_us = sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us")
+            sk.mdev_max_us = sk.net.ipv4.sysctl.tcp_rto_min_us
     else:
         srtt = m << 3
         sk.mdev_us = m << 1
-        sk.rttvar_us = max(sk.mdev_us, sysctl_int(sk.net, "net.ipv4.tcp_rto_min_us"))
+        rto_min_us = sk.net.ipv4.sysctl.tcp_rto_min_us
+        sk.rttvar_us = sk.mdev_us if sk.mdev_us > rto_min_us else rto_min_us
         sk.mdev_max_us = sk.rttvar_us
         sk.rtt_seq = sk.snd_nxt
-    sk.srtt_us = max(1, srtt)
+    sk.srtt_us = srtt if srtt > 1 else 1  # not max(): a builtin call costs a tuple
 
 
 def tcp_set_rto(sk: TcpSock) -> None:
     """tcp_set_rto: RTO = SRTT + max(4 * RTTVAR, RTO_min) (RFC 6298), in jiffies."""
     us = (sk.srtt_us >> 3) + sk.rttvar_us
-    sk.rto = min(-(-us * 1000 // JIFFY_NS) * JIFFY_NS, TCP_RTO_MAX_NS)
+    rto = -(-us * 1000 // JIFFY_NS) * JIFFY_NS
+    sk.rto = rto if rto < TCP_RTO_MAX_NS else TCP_RTO_MAX_NS
 
 
 def _ack_probe(sk: TcpSock) -> None:
@@ -997,8 +1002,8 @@ def _cong_control(sk: TcpSock, acked_sacked: int, newly_lost: int, flag: int) ->
     state = sk.ca_state
     if state in (TCP_CA_CWR, TCP_CA_Recovery):
         tcp_cwnd_reduction(sk, acked_sacked, newly_lost, flag)
-    elif flag & (FLAG_FORWARD_PROGRESS if sk.reordering > sysctl_int(
-            sk.net, "net.ipv4.tcp_reordering") else FLAG_DATA_ACKED):
+    elif flag & (FLAG_FORWARD_PROGRESS if sk.reordering > sk.net.ipv4.sysctl.tcp_reordering
+                 else FLAG_DATA_ACKED):
         sk.ca.cong_avoid(sk, acked_sacked)
         sk.snd_cwnd_stamp = sk.net.kernel.sched.now // JIFFY_NS
 
@@ -1173,7 +1178,7 @@ def _check_sack_reordering(sk: TcpSock, low_seq: int, ts: bool) -> None:
     metric = fack - low_seq
     if metric > sk.reordering * mss and mss:
         sk.reordering = min(-(-metric // mss),
-                            sysctl_int(sk.net, "net.ipv4.tcp_max_reordering"))
+                            sk.net.ipv4.sysctl.tcp_max_reordering)
     sk.reord_seen += 1
     sk.tcp_net.mib["TCPTSReorder" if ts else "TCPSACKReorder"] += 1
 
@@ -1182,12 +1187,13 @@ def _check_sack_reordering(sk: TcpSock, low_seq: int, ts: bool) -> None:
 
 
 def _check_reno_reordering(sk: TcpSock, addend: int) -> None:
-    holes = max(sk.lost_out, 1)
-    holes = min(holes, sk.packets_out)
+    holes = sk.lost_out if sk.lost_out > 1 else 1  # not min()/max(): per connection
+    if holes > sk.packets_out:
+        holes = sk.packets_out
     if sk.sacked_out + holes > sk.packets_out:
         sk.sacked_out = sk.packets_out - holes
         sk.reordering = min(sk.packets_out + addend,
-                            sysctl_int(sk.net, "net.ipv4.tcp_max_reordering"))
+                            sk.net.ipv4.sysctl.tcp_max_reordering)
         sk.reord_seen += 1
         sk.tcp_net.mib["TCPRenoReorder"] += 1
 
@@ -1205,7 +1211,8 @@ def _add_reno_sack(sk: TcpSock, num_dupack: int) -> None:
 
 def _remove_reno_sacks(sk: TcpSock, acked: int) -> None:
     if acked > 0:
-        sk.delivered += max(acked - sk.sacked_out, 1)
+        delivered = acked - sk.sacked_out
+        sk.delivered += delivered if delivered > 1 else 1
         if acked - 1 >= sk.sacked_out:
             sk.sacked_out = 0
         else:
@@ -1487,7 +1494,7 @@ def tcp_enter_loss(sk: TcpSock) -> None:
     sk.snd_cwnd = sk.in_flight() + 1
     sk.snd_cwnd_cnt = 0
     sk.snd_cwnd_stamp = sk.net.kernel.sched.now // JIFFY_NS
-    reordering = sysctl_int(sk.net, "net.ipv4.tcp_reordering")
+    reordering = sk.net.ipv4.sysctl.tcp_reordering
     if sk.ca_state <= TCP_CA_Disorder and sk.sacked_out >= reordering:
         sk.reordering = min(sk.reordering, reordering)
     _set_ca_state(sk, TCP_CA_Loss)
@@ -1692,7 +1699,7 @@ def _send_dupack(sk: TcpSock, seg: Seg) -> None:
     if seg.end != seg.seq and seg.seq < sk.rcv_nxt:
         sk.tcp_net.mib["DelayedACKLost"] += 1
         out.tcp_enter_quickack_mode(sk, TCP_MAX_QUICKACKS)
-        if sk.sack_ok and sysctl_int(sk.net, "net.ipv4.tcp_dsack"):
+        if sk.sack_ok and sk.net.ipv4.sysctl.tcp_dsack:
             end_seq = min(seg.end, sk.rcv_nxt)
             _dsack_set(sk, seg.seq, end_seq)
     out.tcp_send_ack(sk)
@@ -1985,7 +1992,7 @@ def _ofo_queue(sk: TcpSock) -> None:
 
 
 def _dsack_set(sk: TcpSock, seq: int, end_seq: int) -> None:
-    if sk.sack_ok and sysctl_int(sk.net, "net.ipv4.tcp_dsack"):
+    if sk.sack_ok and sk.net.ipv4.sysctl.tcp_dsack:
         sk.tcp_net.mib["TCPDSACKOldSent" if seq < sk.rcv_nxt else "TCPDSACKOfoSent"] += 1
         sk.dsack = (seq, end_seq)
 
@@ -2045,7 +2052,8 @@ def tcp_fin(sk: TcpSock) -> None:
     state = sk.state
     if state in (TCP_SYN_RECV, TCP_ESTABLISHED):
         tcp_set_state(sk, TCP_CLOSE_WAIT)
-        sk.ack_pingpong = max(sk.ack_pingpong, TCP_PINGPONG_THRESH)  # enter pingpong mode
+        if sk.ack_pingpong < TCP_PINGPONG_THRESH:
+            sk.ack_pingpong = TCP_PINGPONG_THRESH  # enter pingpong mode
     elif state == TCP_FIN_WAIT1:
         out.tcp_send_ack(sk)
         tcp_set_state(sk, TCP_CLOSING)
@@ -2173,7 +2181,7 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
     if sk.ts_ok:
         sk.advmss -= 12
     sk.lsndtime = sk.net.kernel.sched.now // JIFFY_NS
-    tcp_initialize_rcv_mss(sk)
+    out.tcp_initialize_rcv_mss(sk)
     tcp_fast_path_check(sk)
     if sk.sk_shutdown & SEND_SHUTDOWN and sk.fin_seq < 0:
         if sk.state == TCP_ESTABLISHED:
@@ -2182,11 +2190,6 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
     sk.wq.wake_up()
     if sk.keepalive:
         timer.tcp_set_keepalive(sk, True)
-
-
-def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
-    hint = min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT)
-    sk.rcv_mss = max(hint, TCP_MIN_MSS)
 
 
 def tcp_init_transfer(sk: TcpSock) -> None:
@@ -2204,7 +2207,7 @@ def tcp_init_transfer(sk: TcpSock) -> None:
 
 def tcp_init_buffer_space(sk: TcpSock) -> None:
     """tcp_init_buffer_space: the window clamp, keeping one segment in reserve."""
-    app_win = sysctl_int(sk.net, "net.ipv4.tcp_app_win")
+    app_win = sk.net.ipv4.sysctl.tcp_app_win
     if not sk.sndbuf_locked:
         out.tcp_sndbuf_expand(sk)
     sk.rcvq_space_time = sk.net.kernel.sched.now // 1000
@@ -2213,11 +2216,16 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
         if app_win and maxwin > 4 * sk.advmss:
-            sk.window_clamp = max(maxwin - (maxwin >> app_win), 4 * sk.advmss)
+            clamp = maxwin - (maxwin >> app_win)  # not max(): twice per connection
+            sk.window_clamp = clamp if clamp > 4 * sk.advmss else 4 * sk.advmss
     if app_win and sk.window_clamp > 2 * sk.advmss and sk.window_clamp + sk.advmss > maxwin:
-        sk.window_clamp = max(2 * sk.advmss, maxwin - sk.advmss)
-    sk.rcv_ssthresh = min(sk.rcv_ssthresh, sk.window_clamp)
-    sk.rcvq_space = min(sk.rcv_ssthresh, sk.rcv_wnd, TCP_INIT_CWND * sk.advmss)
+        clamp = maxwin - sk.advmss
+        sk.window_clamp = clamp if clamp > 2 * sk.advmss else 2 * sk.advmss
+    if sk.rcv_ssthresh > sk.window_clamp:
+        sk.rcv_ssthresh = sk.window_clamp
+    space = sk.rcv_ssthresh if sk.rcv_ssthresh < sk.rcv_wnd else sk.rcv_wnd
+    init_space = TCP_INIT_CWND * sk.advmss
+    sk.rcvq_space = space if space < init_space else init_space
 
 
 def tcp_finish_connect(sk: TcpSock) -> None:
@@ -2277,7 +2285,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         else:
             sk.tcp_header_len = 20
         out.tcp_sync_mss(sk, sk.pmtu)
-        tcp_initialize_rcv_mss(sk)
+        out.tcp_initialize_rcv_mss(sk)
         sk.copied_seq = sk.rcv_nxt
         tcp_finish_connect(sk)
         tcp_fast_path_check(sk)
@@ -2312,7 +2320,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         sk.snd_wl1 = seg.seq
         sk.max_window = sk.snd_wnd
         out.tcp_sync_mss(sk, sk.pmtu)
-        tcp_initialize_rcv_mss(sk)
+        out.tcp_initialize_rcv_mss(sk)
         sk.snt_synack = sk.now
         out.tcp_send_syn_segment(sk, SYN | ACK)
         return False
@@ -2328,9 +2336,9 @@ def _apply_syn_options(sk: TcpSock, opt: Any, seg: Seg) -> None:
         if sk.user_mss and sk.user_mss < mss:
             mss = sk.user_mss
         sk.mss_clamp = mss
-    sk.wscale_ok = opt.wscale >= 0 and bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+    sk.wscale_ok = opt.wscale >= 0 and bool(net.ipv4.sysctl.tcp_window_scaling)
     sk.snd_wscale = opt.wscale if sk.wscale_ok else 0
-    sk.sack_ok = opt.sack_ok and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
+    sk.sack_ok = opt.sack_ok and bool(net.ipv4.sysctl.tcp_sack)
     sk.ts_ok = seg.saw_ts
 
 
@@ -2464,7 +2472,7 @@ def _listendrop(lsk: TcpSock) -> None:
 
 def _syn_flood_action(lsk: TcpSock) -> bool:
     """tcp_syn_flood_action: SYN cookies, or a drop."""
-    if sysctl_int(lsk.net, "net.ipv4.tcp_syncookies"):
+    if lsk.net.ipv4.sysctl.tcp_syncookies:
         lsk.mib("TCPReqQFullDoCookies")
         return True
     lsk.mib("TCPReqQFullDrop")
@@ -2475,7 +2483,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     """tcp_conn_request: answer a SYN with a SYN-ACK, from a request socket
     in the SYN queue or, when it is full, from a SYN cookie."""
     net = lsk.net
-    syncookies = sysctl_int(net, "net.ipv4.tcp_syncookies")
+    syncookies = net.ipv4.sysctl.tcp_syncookies
     want_cookie = False
     isn = seg.tw_isn
     if not isn and (syncookies == 2 or lsk.syn_qlen > lsk.max_ack_backlog):
@@ -2503,8 +2511,8 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     if opt.mss and lsk.user_mss and lsk.user_mss < mss:
         mss = lsk.user_mss
     ts_ok = seg.saw_ts
-    sack_ok = opt.sack_ok and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
-    wscale_ok = opt.wscale >= 0 and bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+    sack_ok = opt.sack_ok and bool(net.ipv4.sysctl.tcp_sack)
+    wscale_ok = opt.wscale >= 0 and bool(net.ipv4.sysctl.tcp_window_scaling)
     if want_cookie and not ts_ok:
         sack_ok = wscale_ok = False
     req.ts_ok = ts_ok
@@ -2516,7 +2524,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
     tn = lsk.tcp_net
     now = net.kernel.sched.now
     if not want_cookie and not isn:
-        max_syn_backlog = sysctl_int(net, "net.ipv4.tcp_max_syn_backlog")
+        max_syn_backlog = net.ipv4.sysctl.tcp_max_syn_backlog
         if not syncookies and max_syn_backlog - lsk.syn_qlen < (max_syn_backlog >> 2):
             _listendrop(lsk)
             return
@@ -2550,7 +2558,7 @@ def tcp_conn_request(lsk: TcpSock, seg: Seg) -> None:
 def _synack_tos(lsk: TcpSock, seg: Seg) -> int:
     """The TOS of our half of the connection: the listener's, or the SYN's
     with net.ipv4.tcp_reflect_tos."""
-    if sysctl_int(lsk.net, "net.ipv4.tcp_reflect_tos"):
+    if lsk.net.ipv4.sysctl.tcp_reflect_tos:
         return (seg.pkt[1] & 0xFC) | (lsk.tos & 3)
     return lsk.tos
 
@@ -2792,7 +2800,7 @@ def _syn_recv_sock(lsk: TcpSock, seg: Seg, req: TcpRequest) -> TcpSock | None:
     child.advmss = out.advmss_of(rt)
     if lsk.user_mss and lsk.user_mss < child.advmss:
         child.advmss = lsk.user_mss
-    tcp_initialize_rcv_mss(child)
+    out.tcp_initialize_rcv_mss(child)
     return child
 
 
@@ -2874,7 +2882,7 @@ def _cookie_check(lsk: TcpSock, seg: Seg) -> bool:
     SYN-ACK came from a SYN cookie.  True when the cookie was good (the child
     is made -- or, with a full accept queue, the ACK is dropped silently)."""
     net = lsk.net
-    if not sysctl_int(net, "net.ipv4.tcp_syncookies"):
+    if not net.ipv4.sysctl.tcp_syncookies:
         return False
     now = net.kernel.sched.now
     ovf = lsk.synq_overflow_ts
@@ -2909,11 +2917,11 @@ def _cookie_check(lsk: TcpSock, seg: Seg) -> bool:
         req.ts_off = secure_ts_off(tn, req.laddr, req.raddr)
         options = (seg.tsecr - req.ts_off) & SEQ_MASK
         req.ts_recent = seg.tsval
-        if not sysctl_int(net, "net.ipv4.tcp_timestamps"):
+        if not net.ipv4.sysctl.tcp_timestamps:
             return True
-        req.sack_ok = bool(options & TS_OPT_SACK) and bool(sysctl_int(net, "net.ipv4.tcp_sack"))
+        req.sack_ok = bool(options & TS_OPT_SACK) and bool(net.ipv4.sysctl.tcp_sack)
         if options & TS_OPT_WSCALE_MASK != TS_OPT_WSCALE_MASK:
-            req.wscale_ok = bool(sysctl_int(net, "net.ipv4.tcp_window_scaling"))
+            req.wscale_ok = bool(net.ipv4.sysctl.tcp_window_scaling)
             req.snd_wscale = options & TS_OPT_WSCALE_MASK
     else:
         req.ts_recent = 0

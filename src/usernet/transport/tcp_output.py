@@ -77,7 +77,6 @@ from .tcp import (
     TcpTimeWait,
     TxSeg,
     _core_sysctl,
-    sysctl_vec,
 )
 from .tcp_cong import CA_EVENT_TX_START, TCP_CA_CWR, TCP_CA_Recovery
 from .tcp_table import tcp_net
@@ -114,7 +113,7 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     net = sk.net
     sk.dst = rt
     sk.dst_gen = rt_cache_genid()
-    ttl = sk.ttl or sysctl_int(net, "net.ipv4.ip_default_ttl")
+    ttl = sk.ttl or net.ipv4.sysctl.ip_default_ttl
     sa, da = sk.saddr, sk.daddr
     addrs = (sa >> 16) + (sa & 0xFFFF) + (da >> 16) + (da & 0xFFFF)
     sk.ip_ttl = ttl
@@ -131,10 +130,10 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
 def _set_gso_segs(sk: TcpSock) -> None:
     """tcp_tso_autosize's ceiling: as many MSS as fit in a 64 KiB super-segment
     (pacing never limits it here: RTTs on emulated links are microseconds)."""
-    if sk.gso_ok:
-        sk.gso_max_segs = max((GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // max(sk.mss_cache, 1), 1)
-    else:
-        sk.gso_max_segs = 1
+    # comparisons rather than max(): this runs a few times per connection
+    mss = sk.mss_cache
+    segs = (GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // (mss if mss > 1 else 1) if sk.gso_ok else 1
+    sk.gso_max_segs = segs if segs > 1 else 1
 
 
 def sk_route(sk: TcpSock) -> OutputRoute | None:
@@ -154,7 +153,8 @@ def sk_route(sk: TcpSock) -> OutputRoute | None:
 
 def advmss_of(rt: OutputRoute) -> int:
     """ipv4_default_advmss: the MSS we announce for a route."""
-    return min(max(route_mtu(rt) - 40, 256), 65535 - 40)
+    mss = route_mtu(rt) - 40
+    return 256 if mss < 256 else 65535 - 40 if mss > 65535 - 40 else mss
 
 
 def tcp_header_opt_len(sk: TcpSock) -> int:
@@ -169,16 +169,32 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
     mss = pmtu - 40
     if mss > sk.mss_clamp:
         mss = sk.mss_clamp
-    mss = max(mss, sysctl_int(sk.net, "net.ipv4.tcp_min_snd_mss"))
+    min_snd_mss = sk.net.ipv4.sysctl.tcp_min_snd_mss
+    if mss < min_snd_mss:
+        mss = min_snd_mss
     mss -= opt_len
     mw = sk.max_window
     cutoff = mw >> 1 if mw > TCP_MSS_DEFAULT else mw
     if cutoff and mss > cutoff:
-        mss = max(cutoff, 68 - 20 - opt_len)
+        floor = 68 - 20 - opt_len
+        mss = cutoff if cutoff > floor else floor
     sk.pmtu = pmtu
     sk.mss_cache = mss
     _set_gso_segs(sk)
     return mss
+
+
+def tcp_initialize_rcv_mss(sk: TcpSock) -> None:
+    """tcp_initialize_rcv_mss: our guess of the peer's MSS, for delayed ACKs."""
+    # comparisons rather than min()/max(): once per connection and side
+    hint = sk.advmss
+    if sk.mss_cache < hint:
+        hint = sk.mss_cache
+    if sk.rcv_wnd // 2 < hint:
+        hint = sk.rcv_wnd // 2
+    if hint > TCP_MSS_DEFAULT:
+        hint = TCP_MSS_DEFAULT
+    sk.rcv_mss = hint if hint > TCP_MIN_MSS else TCP_MIN_MSS
 
 
 def tcp_current_mss(sk: TcpSock) -> int:
@@ -278,22 +294,28 @@ def tcp_select_window(sk: TcpSock) -> int:
 def select_initial_window(net: Net, space: int, mss: int, window_clamp: int,
                           wscale_ok: bool) -> tuple[int, int, int]:
     """tcp_select_initial_window -> (rcv_wnd, window_clamp, rcv_wscale)."""
+    # comparisons rather than min()/max(): this runs twice per connection
     if window_clamp == 0:
         window_clamp = 65535 << TCP_MAX_WSCALE
-    space = min(window_clamp, max(space, 0))
+    if space < 0:
+        space = 0
+    if space > window_clamp:
+        space = window_clamp
     if space > mss:
         space = (space // mss) * mss
-    if sysctl_int(net, "net.ipv4.tcp_workaround_signed_windows"):
-        rcv_wnd = min(space, 32767)
-    else:
-        rcv_wnd = space
+    rcv_wnd = space
+    if net.ipv4.sysctl.tcp_workaround_signed_windows and rcv_wnd > 32767:
+        rcv_wnd = 32767
     wscale = 0
     if wscale_ok:
-        sp = max(space, sysctl_vec(net, "net.ipv4.tcp_rmem")[2],
+        sp = max(space, net.ipv4.sysctl.tcp_rmem[2],
                  _core_sysctl(net, "net.core.rmem_max", 212992))
-        sp = min(sp, window_clamp)
-        wscale = min(max(sp.bit_length() - 1 - 15, 0), TCP_MAX_WSCALE)
-    return rcv_wnd, min(65535 << wscale, window_clamp), wscale
+        if sp > window_clamp:
+            sp = window_clamp
+        wscale = sp.bit_length() - 1 - 15
+        wscale = 0 if wscale < 0 else TCP_MAX_WSCALE if wscale > TCP_MAX_WSCALE else wscale
+    clamp = 65535 << wscale
+    return rcv_wnd, clamp if clamp < window_clamp else window_clamp, wscale
 
 
 # -- sending one segment -------------------------------------------------------------------------
@@ -436,9 +458,9 @@ def tcp_send_syn_segment(sk: TcpSock, flags: int) -> bool:
     # tcp_syn_options: what the sysctls offer, also on a simultaneous open's
     # SYN-ACK (which echoes the peer's TSval); the window is never scaled.
     ts = (tsval, sk.ts_recent if flags & ACK else 0) \
-        if sysctl_int(net, "net.ipv4.tcp_timestamps") else None
-    sack = bool(sysctl_int(net, "net.ipv4.tcp_sack"))
-    ws = sk.rcv_wscale if sysctl_int(net, "net.ipv4.tcp_window_scaling") else -1
+        if net.ipv4.sysctl.tcp_timestamps else None
+    sack = bool(net.ipv4.sysctl.tcp_sack)
+    ws = sk.rcv_wscale if net.ipv4.sysctl.tcp_window_scaling else -1
     win = min(sk.rcv_wnd, 65535)
     opts = syn_options(sk.advmss, sack, ts, ws)
     tcp_len = 20 + len(opts)
@@ -483,19 +505,17 @@ def tcp_connect_init(sk: TcpSock) -> None:
     # and the clamp is the default: ss shows mss:524 for a SYN_SENT socket
     sk.max_window = 0
     tcp_sync_mss(sk, route_mtu(rt),
-                 12 if sysctl_int(net, "net.ipv4.tcp_timestamps") else 0)
+                 12 if net.ipv4.sysctl.tcp_timestamps else 0)
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
-    # tcp_initialize_rcv_mss, before the window exists: TCP_MIN_MSS
-    sk.rcv_mss = max(min(sk.advmss, sk.mss_cache, sk.rcv_wnd // 2, TCP_MSS_DEFAULT),
-                     TCP_MIN_MSS)
+    tcp_initialize_rcv_mss(sk)  # before the window exists: TCP_MIN_MSS
     full = tcp_full_space(sk)
     if sk.rcvbuf_locked and (sk.window_clamp > full or sk.window_clamp == 0):
         sk.window_clamp = full
     mss_for_win = sk.advmss - (12 if sk.ts_recent_stamp else 0)
     rcv_wnd, clamp, wscale = select_initial_window(
         net, full, mss_for_win, sk.window_clamp,
-        bool(sysctl_int(net, "net.ipv4.tcp_window_scaling")))
+        bool(net.ipv4.sysctl.tcp_window_scaling))
     sk.rcv_wnd, sk.window_clamp, sk.rcv_wscale = rcv_wnd, clamp, wscale
     sk.rcv_ssthresh = rcv_wnd
     sk.sk_err = 0
@@ -1050,12 +1070,12 @@ def tcp_rcv_space_adjust(sk: TcpSock) -> None:
     copied = sk.copied_seq - sk.rcvq_space_seq
     copied -= sk.rcv_nxt - sk.copied_seq
     if copied > sk.rcvq_space:
-        if sysctl_int(sk.net, "net.ipv4.tcp_moderate_rcvbuf") and not sk.rcvbuf_locked:
+        if sk.net.ipv4.sysctl.tcp_moderate_rcvbuf and not sk.rcvbuf_locked:
             rcvwin = (copied << 1) + 16 * sk.advmss
             grow = rcvwin * (copied - sk.rcvq_space) // max(sk.rcvq_space, 1)
             rcvwin += grow << 1
             space = (rcvwin << TCP_RMEM_TO_WIN_SCALE) // sk.scaling_ratio
-            rcvbuf = min(space, sysctl_vec(sk.net, "net.ipv4.tcp_rmem")[2])
+            rcvbuf = min(space, sk.net.ipv4.sysctl.tcp_rmem[2])
             if rcvbuf > sk.rcvbuf:
                 sk.rcvbuf = rcvbuf
                 sk.window_clamp = win_from_space(sk, rcvbuf)
@@ -1066,12 +1086,17 @@ def tcp_rcv_space_adjust(sk: TcpSock) -> None:
 
 def tcp_sndbuf_expand(sk: TcpSock) -> None:
     """tcp_sndbuf_expand: room for two windows of segments (fast recovery)."""
-    per_mss = max(sk.mss_clamp, sk.mss_cache) + MAX_TCP_HEADER + 320
+    # comparisons rather than min()/max(): twice per connection
+    mss = sk.mss_clamp if sk.mss_clamp > sk.mss_cache else sk.mss_cache
+    per_mss = mss + MAX_TCP_HEADER + 320
     per_mss = (1 << (per_mss - 1).bit_length()) + 256
-    nr_segs = max(TCP_INIT_CWND, sk.snd_cwnd, sk.reordering + 1)
+    nr_segs = sk.snd_cwnd if sk.snd_cwnd > TCP_INIT_CWND else TCP_INIT_CWND
+    if sk.reordering + 1 > nr_segs:
+        nr_segs = sk.reordering + 1
     sndmem = 2 * nr_segs * per_mss
     if sk.sndbuf < sndmem:
-        sk.sndbuf = min(sndmem, sysctl_vec(sk.net, "net.ipv4.tcp_wmem")[2])
+        wmem_max = sk.net.ipv4.sysctl.tcp_wmem[2]
+        sk.sndbuf = sndmem if sndmem < wmem_max else wmem_max
 
 
 def tcp_new_space(sk: TcpSock) -> None:

@@ -350,7 +350,7 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
     # the socket's own state first: the sysctl look-up is the dearer test
     if not sk.packets_out or not sk.sack_ok or \
             sk.ca_state not in (TCP_CA_Open, TCP_CA_CWR) or sk.state == TCP_SYN_SENT \
-            or sysctl_int(sk.net, "net.ipv4.tcp_early_retrans") not in (3, 4):
+            or sk.net.ipv4.sysctl.tcp_early_retrans not in (3, 4):
         return False
     if sk.srtt_us:
         timeout_us = sk.srtt_us >> 2
@@ -363,7 +363,9 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
         timeout = TCP_TIMEOUT_INIT_NS
     rto_delta = sk.rto if advancing_rto else rto_delta_ns(sk)
     if rto_delta > 0:
-        timeout = min(timeout, jiffies_ceil(rto_delta))
+        rto_timeout = jiffies_ceil(rto_delta)
+        if rto_timeout < timeout:  # not min(): twice per connection
+            timeout = rto_timeout
     reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout)
     return True
 
@@ -506,7 +508,7 @@ def tcp_keepalive_timer(sk: TcpSock) -> None:
 def tcp_slow_start_after_idle_check(sk: TcpSock) -> None:
     """RFC 2861 / 5681 4.1: after an idle period longer than the RTO, start
     again from the initial window (net.ipv4.tcp_slow_start_after_idle)."""
-    if not sysctl_int(sk.net, "net.ipv4.tcp_slow_start_after_idle") or sk.packets_out:
+    if not sk.net.ipv4.sysctl.tcp_slow_start_after_idle or sk.packets_out:
         return
     if sk.state not in (1, 8):  # ESTABLISHED, CLOSE_WAIT
         return

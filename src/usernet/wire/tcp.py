@@ -97,7 +97,8 @@ def parse_options(buf: bytes | memoryview, start: int, end: int, syn: bool) -> T
             opt.saw_ts = True
             opt.tsval = tsval
             opt.tsecr = tsecr
-            opt.wscale = min(k_ws & 0xFF, 14)
+            ws = k_ws & 0xFF
+            opt.wscale = ws if ws < 14 else 14  # RFC 7323 2.3 (not min(): every SYN)
             return opt
     return walk_options(opt, buf, start, end, syn)
 
