@@ -265,6 +265,11 @@ class Sock:
         self.sk_err = err
         self.wq.wake_up()
 
+    def close_exiting(self) -> None:
+        """inet_release for a task that is exiting (PF_EXITING): as close,
+        but never waiting (SO_LINGER's wait is skipped)."""
+        self.close()
+
     def close(self) -> None:
         """Release the socket; protocols unhash themselves first."""
         if not self.closed:

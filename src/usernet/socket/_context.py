@@ -94,14 +94,18 @@ class FdTable:
             raise oserror(9)  # EBADF
         return file
 
-    def close(self, fd: int) -> None:
+    def close(self, fd: int, exiting: bool = False) -> None:
+        """close(2); ``exiting``: as the exit of the process that held it."""
         file = self.files.pop(fd, None)
         if file is None:
             raise oserror(9)
         heapq.heappush(self.free, fd)
         file.refs -= 1
         if not file.refs:
-            file.sk.close()
+            if exiting:
+                file.sk.close_exiting()
+            else:
+                file.sk.close()
 
 
 _tables: weakref.WeakKeyDictionary[Kernel, FdTable] = weakref.WeakKeyDictionary()

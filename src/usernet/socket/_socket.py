@@ -188,8 +188,12 @@ class socket:
         """CPython's finaliser: warn about, then close, a forgotten socket."""
         if getattr(self, "_fd", -1) != -1 and not self._closed:
             warnings.warn(f"unclosed {self!r}", ResourceWarning, stacklevel=2, source=self)
+            # as a dying process's files are closed (PF_EXITING): nothing
+            # waits -- a finaliser runs in whatever task the collector
+            # interrupted, perhaps of another kernel, and must not park it
+            fd, self._fd = self._fd, -1
             with contextlib.suppress(OSError):
-                self._real_close()
+                fd_table(self._kernel).close(fd, exiting=True)
 
     # -- the machinery ----------------------------------------------------------------
 

@@ -242,6 +242,7 @@ class _TcpFields(Sock):
     bind_addr_locked = False
     bind_port_locked = False
     dead = False  # SOCK_DEAD: orphaned (closed by the user, still in the protocol)
+    exiting = False  # closed by an exiting task: SO_LINGER does not hold close
     orphaned = False  # counted in the namespace's orphans
     listening = False  # in lhash
     done = False  # SOCK_DONE: a FIN (or the end) was seen
@@ -874,6 +875,10 @@ class TcpSock(_TcpFields):
         if err:
             raise KernelError(err)
 
+    def close_exiting(self) -> None:
+        self.exiting = True
+        self.close()
+
     def close(self) -> None:
         """tcp_close: FIN (or RST when data was left unread, or for SO_LINGER 0),
         then the socket lives on as an orphan until the protocol is done."""
@@ -901,7 +906,7 @@ class TcpSock(_TcpFields):
             elif tcp_close_state(self):
                 out.tcp_send_fin(self)
         self.wq.wake_up()
-        if self.linger and self.state in _CLOSING_STATES:
+        if self.linger and not self.exiting and self.state in _CLOSING_STATES:
             # sk_stream_wait_close: SO_LINGER holds close() (even on a
             # non-blocking socket, as inet_release) until the FIN is
             # acknowledged or the linger time passes
