@@ -113,7 +113,8 @@ if TYPE_CHECKING:
     from .net import Net
 
 NSEC = 1_000_000_000
-EPOCH = 1_700_000_000  # 2023-11-14T22:13:20Z: time.time() at virtual time 0
+EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z: time.time() at virtual time 0 (recent enough
+# that urllib3 does not think the clock is wrong and warn on every HTTPS request)
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy")
 # Modules whose copies of patched names stay as they are: usernet itself
 # (the scheduler needs the real clock) and the test runner's machinery.
