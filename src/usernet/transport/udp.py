@@ -775,8 +775,15 @@ def udp_rcv_frame(dev: NetDevice, frames: list[bytes], i: int, tot_len: int,
                 fast = sk.fast
                 if fast is not None and (not fast or fast == rt.daddr):
                     size = 832 if ulen <= 205 else udp_truesize(ulen, dev.mtu)  # SMALL_TRUESIZE
-                    return udp_queue_flow(sk, frames, i, 14 + tot_len, 34 + ulen,
-                                          (rt.saddr, sport), size, mib)
+                    nxt = i + 1
+                    # a run may follow only where the next frame has the same
+                    # UDP header (a cheap test; datagrams with their own full
+                    # checksums never pass it)
+                    if nxt < len(frames) and frames[nxt].startswith(frame[34:42], 34):
+                        return udp_queue_flow(sk, frames, i, 14 + tot_len, 34 + ulen,
+                                              (rt.saddr, sport), size, mib)
+                    udp_queue_rcv(sk, frame[42:34 + ulen], (rt.saddr, sport), size, mib)
+                    return 1
     udp_rcv(dev, frame[14:14 + tot_len], 20, rt, summed)
     return 1
 
@@ -811,11 +818,7 @@ def udp_queue_flow(sk: UdpSock, frames: list[bytes], i: int, frame_len: int, end
         frame = frames[j]
         if len(frame) < frame_len:
             break
-        if head is None:
-            # a cheap first test -- the same UDP header (a datagram with its
-            # own full checksum never passes) -- before the run's sums
-            if not frame.startswith(first[34:42], 34):
-                break
+        if head is None:  # the run's sums, once: udp_rcv_frame saw a second frame may join
             head, ident, middle, check, tail = _unpack_frame_hdr(first)
             unsummed = _header_words(first) - ident - check  # the rest of the header's sum
         h, ident, m, check, t = _unpack_frame_hdr(frame)
