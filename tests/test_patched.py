@@ -346,3 +346,29 @@ def test_patched_runs_are_deterministic() -> None:
     first = _echo_run(11)
     assert len(first[0]) == 6
     assert first == _echo_run(11)
+
+
+def test_urandom_seeded_only_when_asked() -> None:
+    """patched(urandom=True): os.urandom, secrets, SystemRandom and uuid4
+    repeat with the seed, and are the host's again afterwards."""
+    import secrets
+    import uuid
+
+    def draw(**kw: Any) -> tuple[Any, ...]:
+        with patched(Kernel(), **kw):
+            return (os.urandom(8), secrets.token_hex(8), random.SystemRandom().random(),
+                    uuid.uuid4())
+
+    assert draw(urandom=True, seed=3) == draw(urandom=True, seed=3)
+    assert draw(urandom=True, seed=3) != draw(urandom=True, seed=4)
+    assert draw() != draw()  # the host's, by default
+    real = os.urandom
+    with patched(Kernel(), urandom=True):
+        with pytest.raises(ValueError, match="negative argument not allowed"):
+            os.urandom(-1)
+        with pytest.raises(TypeError):
+            os.urandom(1.5)  # type: ignore[arg-type]
+    assert os.urandom is real and random._urandom is real  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="needs a seed"), patched(Kernel(), seed=None,
+                                                                    urandom=True):
+        pass

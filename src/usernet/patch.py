@@ -48,6 +48,12 @@ uses the emulated stack and the kernel's virtual clock, the way gevent's
     their bytes on the wire differ between runs.
 ``random``
     Seeded with ``seed`` (the global generator's state comes back after).
+``os.urandom``, only with ``urandom=True``
+    Bytes from a generator seeded with ``seed``, and so ``secrets``,
+    ``random.SystemRandom`` and ``uuid.uuid4`` too: programs that draw
+    nonces or masks (websockets, say) then repeat byte for byte.  Nothing
+    drawn in such a block is secret; never use it outside.  (OpenSSL has
+    randoms of its own: TLS handshakes still differ by run.)
 Proxy variables
     ``http_proxy``, ``https_proxy``, ``all_proxy``, ``no_proxy`` (either
     case) are hidden: no proxy exists in the emulated network.
@@ -208,10 +214,12 @@ def allocate_lock() -> GreenLock:
 class Patch:
     """One active ``patched`` block: what was replaced, to put back."""
 
-    def __init__(self, kernel: Kernel, net: Net, seed: int | None, epoch: float) -> None:
+    def __init__(self, kernel: Kernel, net: Net, seed: int | None, epoch: float,
+                 urandom: bool = False) -> None:
         self.kernel = kernel
         self.net = net
         self.seed = seed
+        self.urandom = urandom
         self.epoch = epoch
         self.saved: list[tuple[Any, str, Any]] = []  # (dict or class, name, old value)
         self.threads: dict[int, Any] = {}  # ident -> Process of started threads
@@ -453,6 +461,8 @@ class Patch:
 
         put(asyncio, "SelectorEventLoop", SelectorEventLoop)
         self.set(asyncio.events, "_event_loop_policy", policy)
+        if self.urandom:  # random's own copy (SystemRandom, secrets) follows below
+            put(os, "urandom", seeded_urandom(self.seed))
         # copies of the replaced names in other modules
         self.rebind_copies(table)
         # proxies, random, the greenlet hook
@@ -537,15 +547,29 @@ def _already_forgotten() -> None:
     return None
 
 
+def seeded_urandom(seed: int | None) -> Callable[[int], bytes]:
+    """os.urandom from a generator seeded with ``seed`` (patched(urandom=True))."""
+    gen = random.Random(f"urandom-{seed}")
+
+    def urandom(size: int) -> bytes:
+        if not isinstance(size, int):
+            raise TypeError(f"'{type(size).__name__}' object cannot be interpreted as an integer")
+        if size < 0:
+            raise ValueError("negative argument not allowed")
+        return gen.randbytes(size)
+
+    return urandom
+
+
 @contextlib.contextmanager
 def patched(kernel: Kernel, netns: str | Net | None = None, *, seed: int | None = 0,
-            epoch: float = EPOCH) -> Iterator[Kernel]:
+            epoch: float = EPOCH, urandom: bool = False) -> Iterator[Kernel]:
     """Make the standard library use ``kernel`` inside the block (see the
     module doc).  Code in the block runs as a task in ``netns`` (default:
     the caller's namespace if it is ``kernel``'s, else its ``init_net``);
     tasks and threads started in it run in theirs.  ``seed`` seeds
-    ``random`` (None leaves it); ``time.time()`` reads ``epoch`` plus the
-    virtual time."""
+    ``random`` (None leaves it), and with ``urandom=True`` ``os.urandom``
+    too; ``time.time()`` reads ``epoch`` plus the virtual time."""
     global _active
     if _active is not None:
         raise PatchError(f"usernet.patched() is already active (for {_active.kernel!r}); "
@@ -558,7 +582,9 @@ def patched(kernel: Kernel, netns: str | Net | None = None, *, seed: int | None 
         net = netns
     from .socket import use_kernel
 
-    patch = Patch(kernel, net, seed, epoch)
+    if urandom and seed is None:
+        raise ValueError("urandom=True needs a seed")
+    patch = Patch(kernel, net, seed, epoch, urandom)
     _active = patch
     try:
         patch.apply()

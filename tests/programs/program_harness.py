@@ -33,7 +33,7 @@ class Run:
     virtual_ns: int
 
 
-def run_once(scenario: Callable[[Kernel], Any], seed: int = 1) -> Run:
+def run_once(scenario: Callable[[Kernel], Any], seed: int = 1, urandom: bool = False) -> Run:
     k = Kernel(seed)
     k.script(ROUTER)
     usock.hosts(k, "h1").add(SERVER, "server")
@@ -41,7 +41,7 @@ def run_once(scenario: Callable[[Kernel], Any], seed: int = 1) -> Run:
         caps = {f"{ns}-eth0": k.capture(ns, "eth0", path=Path(tmp) / f"{ns}.pcap")
                 for ns in ("h1", "h2")}
         try:
-            with patched(k, netns="h1"):
+            with patched(k, netns="h1", urandom=urandom):
                 result = scenario(k)
         finally:
             for cap in caps.values():
@@ -52,10 +52,10 @@ def run_once(scenario: Callable[[Kernel], Any], seed: int = 1) -> Run:
     return Run(result, digests, frames, k.sched.now)
 
 
-def run_twice(scenario: Callable[[Kernel], Any], seed: int = 1) -> Run:
+def run_twice(scenario: Callable[[Kernel], Any], seed: int = 1, urandom: bool = False) -> Run:
     """Run ``scenario`` twice with ``seed``; the captures must be identical."""
-    first = run_once(scenario, seed)
-    second = run_once(scenario, seed)
+    first = run_once(scenario, seed, urandom)
+    second = run_once(scenario, seed, urandom)
     assert first.frames > 0
     assert first.captures == second.captures, "the two runs' captures differ"
     assert first.virtual_ns == second.virtual_ns

@@ -251,9 +251,9 @@ def test_aiohttp_server_and_client() -> None:
 
 
 def test_websockets_echo() -> None:
-    """websockets' asyncio server and client.  Not compared capture for
-    capture: a client masks its frames with keys from os.urandom, which the
-    patch leaves to the host (docs/guide.md), so the bytes differ by run."""
+    """websockets' asyncio server and client.  A client masks its frames
+    with keys from ``secrets`` (os.urandom): with ``urandom=True`` the patch
+    seeds those too, and the captures repeat."""
     from websockets.asyncio.client import connect
     from websockets.asyncio.server import ServerConnection, serve
 
@@ -280,8 +280,10 @@ def test_websockets_echo() -> None:
         srv.result()
         return result
 
-    result = run_once(scenario).result
-    assert result == ["HELLO", "X" * 100_000, b"BYTES"]
+    run = run_twice(scenario, urandom=True)
+    assert run.result == ["HELLO", "X" * 100_000, b"BYTES"]
+    # without it, the masks (and so the bytes on the wire) differ by run
+    assert run_once(scenario).captures != run_once(scenario).captures
 
 
 # -- xmlrpc --------------------------------------------------------------------------------
