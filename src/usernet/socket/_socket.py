@@ -74,11 +74,11 @@ def make_sock(kernel: Kernel, family: int, type: int, proto: int) -> Sock:
     if type == _s.SOCK_STREAM:
         if proto not in (0, _s.IPPROTO_TCP):
             raise oserror(errno.EPROTONOSUPPORT)
-        try:
-            from ..transport.tcp import TcpSock
-        except ImportError:
-            raise oserror(errno.EPROTONOSUPPORT) from None
-        return TcpSock(net)
+        tcp = _tcp()
+        if tcp is None:
+            raise oserror(errno.EPROTONOSUPPORT)
+        sk: Sock = tcp[0](net)
+        return sk
     if type == _s.SOCK_RAW:
         if not 0 < proto < 256:
             raise oserror(errno.EPROTONOSUPPORT)
@@ -662,21 +662,30 @@ class socket:
 SocketType = socket
 
 
-_tcp_listener: tuple[Any, int] | None = None  # (TcpSock, TCP_LISTEN), resolved once
+_tcp_classes: tuple[Any, int] | None = None  # (TcpSock, TCP_LISTEN), resolved once
+
+
+def _tcp() -> tuple[Any, int] | None:
+    """TCP's socket class and LISTEN state, or None where TCP is not built
+    (imported once: every socket() and accept() asks)."""
+    global _tcp_classes
+    if _tcp_classes is None:
+        try:
+            from ..transport.tcp import TCP_LISTEN, TcpSock
+        except ImportError:
+            return None
+        _tcp_classes = (TcpSock, TCP_LISTEN)
+    return _tcp_classes
 
 
 def _accept_must_wait(sk: Any) -> bool:
     """inet_csk_accept's EAGAIN known before the call: an open TCP listener
     with nothing to accept and no error pending (anything else, let the
     call say)."""
-    global _tcp_listener
-    if _tcp_listener is None:
-        try:
-            from ..transport.tcp import TCP_LISTEN, TcpSock
-        except ImportError:  # no TCP: no listener either
-            return False
-        _tcp_listener = (TcpSock, TCP_LISTEN)
-    cls, listen = _tcp_listener
+    tcp = _tcp()
+    if tcp is None:  # no TCP: no listener either
+        return False
+    cls, listen = tcp
     return (sk.__class__ is cls and sk.state == listen and not sk.acceptq and not sk.sk_err
             and not sk.closed)
 
