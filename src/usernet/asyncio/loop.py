@@ -37,6 +37,7 @@ import math
 import selectors
 import socket as _stdsocket
 import types
+import warnings
 from asyncio import base_events, events, selector_events
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
@@ -358,7 +359,9 @@ class UsernetEventLoop(selector_events.BaseSelectorEventLoop):
             self._default_executor = ProcessExecutor(self.kernel)
         return super().run_in_executor(executor, func, *args)
 
-    async def shutdown_default_executor(self) -> None:
+    async def shutdown_default_executor(self, timeout: float | None = None) -> None:
+        """Wait for the default executor's work; ``timeout`` (Python 3.12's
+        argument, virtual seconds) bounds the wait, with 3.12's warning."""
         self._executor_shutdown_called = True
         executor: Any = self._default_executor
         if executor is None:
@@ -367,7 +370,10 @@ class UsernetEventLoop(selector_events.BaseSelectorEventLoop):
             pending = [asyncio.wrap_future(f, loop=self) for f in executor._pending]
             executor.shutdown(wait=False)
             if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+                _done, late = await asyncio.wait(pending, timeout=timeout)
+                if late:
+                    warnings.warn("The executor did not finishing joining its threads "
+                                  f"within {timeout} seconds.", RuntimeWarning, stacklevel=2)
         else:  # a ThreadPoolExecutor given by the program: its threads are real
             executor.shutdown(wait=True)
 

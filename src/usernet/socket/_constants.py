@@ -422,3 +422,11 @@ __all__ = [
     "VMADDR_CID_ANY", "VMADDR_CID_HOST", "VMADDR_PORT_ANY", "VM_SOCKETS_INVALID_VERSION",
     "AF_DECnet",
 ]
+
+# The constants a newer Python adds (3.12: IP_PKTINFO, TCP_CC_INFO, ...):
+# the running interpreter's own, so that usernet.socket offers what its
+# socket module offers.
+_NEWER = sorted(n for n in dir(_s) if n.isupper() and isinstance(getattr(_s, n), int)
+                and n not in globals())
+globals().update((n, getattr(_s, n)) for n in _NEWER)
+__all__ += _NEWER
