@@ -372,3 +372,27 @@ def test_urandom_seeded_only_when_asked() -> None:
     with pytest.raises(ValueError, match="needs a seed"), patched(Kernel(), seed=None,
                                                                     urandom=True):
         pass
+
+
+def test_thread_handle_joins_in_virtual_time() -> None:
+    """GreenThreadHandle, what Python 3.13's Thread.join and is_alive ask
+    (exercised through threading on 3.13; directly here on any Python)."""
+    from usernet.patch import GreenThreadHandle, make_thread_handle
+
+    k = Kernel()
+    with patched(k):
+        handle = GreenThreadHandle()
+        assert not handle.is_done()
+        handle.join(2.5)  # nothing ends it: the timeout passes, in virtual time
+        assert time.monotonic() == 2.5 and not handle.is_done()
+
+        def finish() -> None:
+            time.sleep(1)
+            handle._set_done()
+
+        k.spawn(finish)
+        handle.join()
+        assert handle.is_done() and time.monotonic() == 3.5
+        handle.join()  # done: returns at once
+        handle._set_done()  # twice is harmless
+        assert make_thread_handle(42).ident == 42

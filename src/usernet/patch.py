@@ -204,6 +204,37 @@ class GreenLock:
         return f"<{state} usernet lock object at {id(self):#x}>"
 
 
+class GreenThreadHandle:
+    """``_thread._ThreadHandle`` (Python 3.13, where ``Thread.join`` and
+    ``is_alive`` ask it) for a thread that is a usernet process: a lock
+    held while the thread runs, released with its greenlet's sentinels."""
+
+    __slots__ = ("ident", "lock")
+
+    def __init__(self) -> None:
+        self.ident = 0
+        self.lock = GreenLock()
+        self.lock.acquire()
+
+    def is_done(self) -> bool:
+        return not self.lock.locked()
+
+    def _set_done(self) -> None:
+        if self.lock.locked():
+            self.lock.release()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self.lock.acquire(True, -1 if timeout is None else max(timeout, 0)):
+            self.lock.release()
+
+
+def make_thread_handle(ident: int) -> GreenThreadHandle:
+    """``_thread._make_thread_handle``: the handle of a running thread."""
+    handle = GreenThreadHandle()
+    handle.ident = ident
+    return handle
+
+
 def allocate_lock() -> GreenLock:
     return GreenLock()
 
@@ -336,8 +367,21 @@ class Patch:
         sentinels.append(lock)
         return lock
 
+    def start_joinable_thread(self, function: Callable[[], Any],
+                              handle: GreenThreadHandle | None = None,
+                              daemon: bool = True) -> GreenThreadHandle:
+        """``_thread.start_joinable_thread`` (Python 3.13): as
+        start_new_thread; the handle is done when the thread ends."""
+        if handle is None:
+            handle = GreenThreadHandle()
+        handle.ident = self.start_new_thread(function, (), None, handle.lock)
+        return handle
+
     def start_new_thread(self, function: Callable[..., Any], args: tuple[Any, ...],
-                         kwargs: dict[str, Any] | None = None) -> int:
+                         kwargs: dict[str, Any] | None = None,
+                         done: GreenLock | None = None) -> int:
+        """``_thread.start_new_thread``; ``done``: a lock released when the
+        thread ends (a sentinel of its greenlet)."""
         if not isinstance(args, tuple):
             raise TypeError("2nd arg must be a tuple")
         if kwargs is not None and not isinstance(kwargs, dict):
@@ -365,13 +409,20 @@ class Patch:
         proc = self.kernel.spawn(body, netns=net, name=name)
         assert proc.greenlet is not None
         proc.greenlet._usernet_ident = ident
+        if done is not None:
+            proc.greenlet._usernet_sentinels = [done]
         self.threads[ident] = proc
         return ident
 
     def thread_functions(self) -> dict[str, Any]:
-        return {"start_new_thread": self.start_new_thread, "start_new": self.start_new_thread,
-                "allocate_lock": allocate_lock, "allocate": allocate_lock,
-                "get_ident": self.get_ident, "_set_sentinel": self.set_sentinel}
+        fns: dict[str, Any] = {
+            "start_new_thread": self.start_new_thread, "start_new": self.start_new_thread,
+            "allocate_lock": allocate_lock, "allocate": allocate_lock,
+            "get_ident": self.get_ident, "_set_sentinel": self.set_sentinel}
+        if hasattr(_thread, "start_joinable_thread"):  # Python 3.13: threads have handles
+            fns.update(start_joinable_thread=self.start_joinable_thread,
+                       _ThreadHandle=GreenThreadHandle, _make_thread_handle=make_thread_handle)
+        return fns
 
     # -- asyncio's running loop, per greenlet -----------------------------------------------
 
@@ -443,6 +494,10 @@ class Patch:
         put(_thread, "RLock", threading._PyRLock)  # type: ignore[attr-defined]
         put(_thread, "_local", _threading_local.local)
         put(threading, "_start_new_thread", self.start_new_thread)
+        if hasattr(threading, "_start_joinable_thread"):  # Python 3.13: threads have handles
+            put(threading, "_start_joinable_thread", self.start_joinable_thread)
+            put(threading, "_ThreadHandle", GreenThreadHandle)
+            put(threading, "_make_thread_handle", make_thread_handle)
         put(threading, "_allocate_lock", allocate_lock)
         put(threading, "_set_sentinel", self.set_sentinel)
         put(threading, "get_ident", self.get_ident)
