@@ -557,6 +557,11 @@ class Patch:
             _forget_thread(ident)
         for ident in self.idents:
             _forget_thread(ident)
+        # Python 3.13 tracks the last dummy thread (a task that asked for
+        # current_thread()) in the OS thread's local; drop it while threading
+        # can still unregister it, not at interpreter exit
+        with contextlib.suppress(AttributeError):
+            del threading._thread_local_info._track_dummy_thread_ref  # type: ignore[attr-defined]
         with contextlib.suppress(AttributeError):
             locks = threading._shutdown_locks  # type: ignore[attr-defined]
             for lock in [lk for lk in locks if isinstance(lk, GreenLock)]:
