@@ -25,7 +25,9 @@ uses the emulated stack and the kernel's virtual clock, the way gevent's
     ``ctime``, ``asctime`` and ``strftime`` without a time argument too).
     ``process_time`` and ``thread_time`` are left alone: they measure CPU.
 ``threading``, ``_thread``, ``queue``
-    ``Thread.start`` (and ``_thread.start_new_thread``) runs the thread as
+    ``Thread.start`` (``_thread.start_new_thread``; on Python 3.13
+    ``start_joinable_thread``, with a thread handle that ``join`` waits on
+    in virtual time) runs the thread as
     a usernet process -- a greenlet under the kernel's scheduler -- in the
     starting task's namespace.  ``_thread.allocate_lock`` is a lock that
     parks the greenlet instead of the OS thread, and ``RLock``,
