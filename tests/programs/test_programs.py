@@ -56,6 +56,18 @@ def serve_in_h2(k: Kernel, make: Callable[[], Any]) -> Iterator[Any]:
         proc.result()
 
 
+def asyncio_pair(server: Callable[[], Any], client: Callable[[], Any]) -> Callable[[Kernel], Any]:
+    """A scenario: the ``server`` coroutine function runs in h2 under
+    ``asyncio.run`` while the ``client`` one runs here (h1); its result."""
+    def scenario(k: Kernel) -> Any:
+        srv = k.spawn(asyncio.run, server(), netns="h2")
+        result = asyncio.run(client())
+        srv.result()
+        return result
+
+    return scenario
+
+
 # -- http.server + urllib.request ----------------------------------------------------------
 
 
@@ -196,11 +208,7 @@ def test_asyncio_streams() -> None:
         await writer.wait_closed()
         return out
 
-    def scenario(k: Kernel) -> Any:
-        srv = k.spawn(asyncio.run, server(), netns="h2")
-        result = asyncio.run(client())
-        srv.result()
-        return result
+    scenario = asyncio_pair(server, client)
 
     run = run_twice(scenario)
     assert run.result == [b"ahpla\n", b"ateb\n", b"ammag\n"]
@@ -238,11 +246,7 @@ def test_aiohttp_server_and_client() -> None:
                 echoed = await r.read()
         return hello, hashlib.sha256(echoed).hexdigest()
 
-    def scenario(k: Kernel) -> Any:
-        srv = k.spawn(asyncio.run, server(), netns="h2")
-        result = asyncio.run(client())
-        srv.result()
-        return result
+    scenario = asyncio_pair(server, client)
 
     run = run_twice(scenario)
     hello, digest = run.result
@@ -274,11 +278,7 @@ def test_websockets_echo() -> None:
                 out.append(await ws.recv())
         return out
 
-    def scenario(k: Kernel) -> Any:
-        srv = k.spawn(asyncio.run, server(), netns="h2")
-        result = asyncio.run(client())
-        srv.result()
-        return result
+    scenario = asyncio_pair(server, client)
 
     run = run_twice(scenario, urandom=True)
     assert run.result == ["HELLO", "X" * 100_000, b"BYTES"]
