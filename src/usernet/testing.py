@@ -9,7 +9,9 @@ commands' output -- like madsim's ``check_determinism``.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .dev.datapath import add_tap
 from .dev.netdevice import NetDevice
@@ -128,3 +130,19 @@ def check_determinism(script: str, seed: int = 0) -> RunRecord:
         if len(a) != len(b):
             raise NondeterminismError(f"{what}: {len(a)} != {len(b)} entries")
     return first
+
+
+def on_udp_frame_road(mp: Any, record: Callable[[int], None]) -> None:
+    """Have ``ip_list_rcv``'s UDP frame handler report through ``record``
+    how many frames each of its calls took -- installed with ``mp`` (a
+    pytest MonkeyPatch), so tests can tell which road a burst went."""
+    from .ipv4 import ip_input
+
+    handler = ip_input.inet_frame_protos[17]
+
+    def counted(*args: Any) -> int:
+        taken = int(handler(*args))
+        record(taken)
+        return taken
+
+    mp.setitem(ip_input.inet_frame_protos, 17, counted)

@@ -18,7 +18,7 @@ from usernet import Kernel
 from usernet.dev.datapath import CHECKSUM_NONE, CHECKSUM_UNNECESSARY, netif_receive
 from usernet.ipv4 import ip_input
 from usernet.ipv4.datapath_state import ipv4_dp
-from usernet.testing import VETH_PAIR
+from usernet.testing import VETH_PAIR, on_udp_frame_road
 from usernet.wait import sleep
 from usernet.wire.checksum import csum_partial, pseudo_header_sum
 
@@ -100,14 +100,7 @@ def run(road: str, summed: int, mp: pytest.MonkeyPatch | None = None,
     """``calls``: counts the datagrams given to UDP's frame road (needs ``mp``)."""
     k, socks = world()  # (a new kernel registers the protocol handlers anew)
     if mp is not None and calls is not None:
-        frame_rcv = ip_input.inet_frame_protos[17]
-
-        def counted(*args: Any) -> int:
-            taken = int(frame_rcv(*args))
-            calls.extend([1] * taken)  # one per frame it took
-            return taken
-
-        mp.setitem(ip_input.inet_frame_protos, 17, counted)
+        on_udp_frame_road(mp, lambda taken: calls.extend([1] * taken))  # one per frame
     b = k.netns_get("b")
     v1 = b.dev_get_by_name("v1")
     assert v1 is not None

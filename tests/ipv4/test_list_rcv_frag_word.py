@@ -15,7 +15,7 @@ from usernet import Kernel
 from usernet.dev.datapath import CHECKSUM_UNNECESSARY, netif_receive
 from usernet.ipv4 import ip_input
 from usernet.ipv4.datapath_state import ipv4_dp
-from usernet.testing import VETH_PAIR
+from usernet.testing import VETH_PAIR, on_udp_frame_road
 from usernet.wait import sleep
 from usernet.wire.checksum import csum_partial, pseudo_header_sum
 
@@ -86,14 +86,7 @@ def run(road: str, mp: pytest.MonkeyPatch | None = None,
         calls: list[int] | None = None) -> dict[str, Any]:
     k, s = world()
     if mp is not None and calls is not None:
-        frame_rcv = ip_input.inet_frame_protos[17]
-
-        def counted(*args: Any) -> int:
-            taken = int(frame_rcv(*args))
-            calls.extend([1] * taken)  # one per frame it took
-            return taken
-
-        mp.setitem(ip_input.inet_frame_protos, 17, counted)
+        on_udp_frame_road(mp, lambda taken: calls.extend([1] * taken))  # one per frame
         b = k.netns_get("b")
         tcp_rcv = ip_input.inet_protos[6]
 

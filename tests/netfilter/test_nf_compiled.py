@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from usernet import Kernel
 from usernet.net import Net
 from usernet.netfilter import PktView, compiled, ipt_do_table, nf_hook, nf_net
-from usernet.netfilter.compiled import INDEX_MIN_RULES, compile_table
+from usernet.netfilter.compiled import INDEX_MIN_RULES, compile_table, ip_packet_match
 from usernet.netfilter.packet import (
     CT_DNAT,
     CT_ESTABLISHED,
@@ -38,15 +38,7 @@ from usernet.netfilter.packet import (
     XT_RETURN,
 )
 from usernet.netfilter.rule import (
-    IPT_INV_DSTIP,
-    IPT_INV_FRAG,
-    IPT_INV_SRCIP,
-    IPT_INV_VIA_IN,
-    IPT_INV_VIA_OUT,
-    XT_INV_PROTO,
-    IpSpec,
     Rule,
-    iface_matches,
 )
 from usernet.netfilter.tables import Chain, Table, nf_hook_active, tables_at, wants_addrtype
 from usernet.tools import run_argv
@@ -57,23 +49,8 @@ FWD = NF_INET_FORWARD
 # -- the reference walk ------------------------------------------------------------------
 
 
-def ref_ip_match(ip: IpSpec, pkt: PktView) -> bool:
-    inv = ip.invflags
-    if ((pkt.saddr & ip.smsk) != ip.src) != bool(inv & IPT_INV_SRCIP):
-        return False
-    if ((pkt.daddr & ip.dmsk) != ip.dst) != bool(inv & IPT_INV_DSTIP):
-        return False
-    if ip.iniface and iface_matches(ip.iniface, pkt.iif) == bool(inv & IPT_INV_VIA_IN):
-        return False
-    if ip.outiface and iface_matches(ip.outiface, pkt.oif) == bool(inv & IPT_INV_VIA_OUT):
-        return False
-    if ip.proto and (pkt.proto != ip.proto) != bool(inv & XT_INV_PROTO):
-        return False
-    return (ip.frag and not pkt.fragment) == bool(inv & IPT_INV_FRAG)
-
-
 def ref_rule_matches(rule: Rule, pkt: PktView) -> bool:
-    return ref_ip_match(rule.ip, pkt) and all(m.evaluate(pkt, rule.ip) for m in rule.matches)
+    return ip_packet_match(rule.ip, pkt) and all(m.evaluate(pkt, rule.ip) for m in rule.matches)
 
 
 def ref_do_table(table: Table, hook: int, pkt: PktView) -> int:

@@ -15,7 +15,7 @@ from usernet import Kernel
 from usernet.dev.datapath import CHECKSUM_NONE, CHECKSUM_UNNECESSARY, netif_receive
 from usernet.ipv4 import ip_input
 from usernet.ipv4.datapath_state import ipv4_dp
-from usernet.testing import VETH_PAIR
+from usernet.testing import VETH_PAIR, on_udp_frame_road
 from usernet.wait import sleep
 from usernet.wire.checksum import csum_partial, pseudo_header_sum
 
@@ -101,14 +101,7 @@ def run(road: str, summed: int, monkeypatch: pytest.MonkeyPatch) -> dict[str, An
     assert v1 is not None
     todo = frames(k)
     calls: list[int] = []
-    frame_rcv = ip_input.inet_frame_protos[17]
-
-    def counted(*args: Any) -> int:
-        taken = int(frame_rcv(*args))
-        calls.append(taken)  # frames it took
-        return taken
-
-    monkeypatch.setitem(ip_input.inet_frame_protos, 17, counted)
+    on_udp_frame_road(monkeypatch, calls.append)  # the frames each call took
     if road == "burst":
         ip_input.ip_list_rcv(v1, todo, summed)
         assert sum(calls) > 20  # the frame road was taken

@@ -4,14 +4,11 @@ however many there are, and each datagram of a burst reach one of them."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 import usernet.socket as us
 from usernet import Kernel
-from usernet.ipv4 import ip_input
-from usernet.testing import VETH_PAIR
+from usernet.testing import VETH_PAIR, on_udp_frame_road
 
 
 @pytest.mark.parametrize("tasks", [1, 2, 3])
@@ -19,14 +16,7 @@ def test_every_blocked_reader_is_woken(tasks: int, monkeypatch: pytest.MonkeyPat
     k = Kernel()
     k.script(VETH_PAIR)
     calls: list[int] = []
-    frame_rcv = ip_input.inet_frame_protos[17]
-
-    def counted(*args: Any) -> int:
-        taken = int(frame_rcv(*args))
-        calls.extend([1] * taken)  # one per frame it took
-        return taken
-
-    monkeypatch.setitem(ip_input.inet_frame_protos, 17, counted)
+    on_udp_frame_road(monkeypatch, lambda taken: calls.extend([1] * taken))  # one per frame
     with k.netns("b"):
         srv = us.socket(us.AF_INET, us.SOCK_DGRAM)
         srv.bind(("0.0.0.0", 7000))

@@ -49,6 +49,7 @@ from .matches import (
 from .packet import NF_ACCEPT, NF_DROP, XT_CONTINUE, XT_RETURN, PktView
 from .rule import (
     IPT_INV_DSTIP,
+    IPT_INV_FRAG,
     IPT_INV_SRCIP,
     IPT_INV_VIA_IN,
     IPT_INV_VIA_OUT,
@@ -410,4 +411,4 @@ def ip_packet_match(ip: IpSpec, pkt: PktView) -> bool:
         return False
     if ip.proto and (pkt.proto != ip.proto) != bool(inv & XT_INV_PROTO):
         return False
-    return (ip.frag and not pkt.fragment) == bool(inv & 0x20)  # IPT_INV_FRAG
+    return (ip.frag and not pkt.fragment) == bool(inv & IPT_INV_FRAG)
