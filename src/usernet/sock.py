@@ -403,6 +403,7 @@ class CtlSock:
 
     __slots__ = ()
     file_cred: Cred | None = None
+    daddr = 0  # no peer: its packets take the hashed IP IDs (ip_ident.py)
 
 
 CTL_SK = CtlSock()

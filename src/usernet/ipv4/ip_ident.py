@@ -21,7 +21,7 @@ seed, so that adding them changed no other random choice of a run.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..jhash import jhash_3words
 from .datapath_state import jiffies
@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 IP_IDENTS_BUCKETS = 2048  # a power of two; the kernel sizes it by memory
 IP_PMTUDISC_DO = 2
 IP_PMTUDISC_OMIT = 5
+
+
+def inet_next_id(sk: Any) -> int:
+    """A connected socket's next ID: ``++inet_id`` (atomic_add_return)."""
+    ident: int = (sk.inet_id + 1) & 0xFFFF
+    sk.inet_id = ident
+    return ident
 
 
 def ip_sk_ignore_df(pmtudisc: int) -> bool:
@@ -80,8 +87,11 @@ class IpIdents:
 
 
 def ip_select_ident(net: Net, daddr: int, saddr: int, proto: int, df: bool,
-                    pmtudisc: int) -> int:
-    """The ID of a packet of an unconnected socket (or of none)."""
+                    pmtudisc: int, sk: Any = None) -> int:
+    """ip_select_ident_segs for one packet sent on ``sk`` (a UDP or raw
+    socket, the control socket, or None)."""
+    if sk is not None and sk.daddr:
+        return inet_next_id(sk)
     if df and not ip_sk_ignore_df(pmtudisc):
         return 0
     return net.kernel.ip_idents.select(net, daddr, saddr, proto)

@@ -43,9 +43,9 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
                       ttl: int = 0, pmtudisc: int = IP_PMTUDISC_WANT,
                       ident: int | None = None, sk: Any = None) -> int:
     """ip_push_pending_frames for one datagram: header, then ip_local_out;
-    0 or the errno netfilter gave (see ip_output).  ``ident``: the ID a
-    connected socket numbered the packet with; else ip_select_ident's.
-    ``sk`` is the socket sending it (skb->sk; see ip_output)."""
+    0 or the errno netfilter gave (see ip_output).  ``sk`` is the socket
+    sending it (skb->sk; see ip_output), which ip_select_ident asks;
+    ``ident`` overrides that choice."""
     net = rt.dev.net
     if not ttl:
         ttl = net.ipv4.sysctl.ip_default_ttl
@@ -53,7 +53,7 @@ def ip_build_and_send(rt: OutputRoute, proto: int, payload: bytes, *, tos: int =
     mtu = route_mtu(rt)
     df = pmtudisc >= IP_PMTUDISC_DO or (pmtudisc == IP_PMTUDISC_WANT and tot_len <= mtu)
     if ident is None:
-        ident = ip_select_ident(net, rt.daddr, rt.saddr, proto, df, pmtudisc)
+        ident = ip_select_ident(net, rt.daddr, rt.saddr, proto, df, pmtudisc, sk)
     hdr = ipv4_header(tos, tot_len, ident, IP_DF if df else 0, ttl, proto, rt.saddr, rt.daddr)
     ipv4_dp(net).mib["OutRequests"] += 1
     return ip_output(rt, hdr + payload, sk)

@@ -141,11 +141,8 @@ class RawSocket(Sock):
         err = self.sock_error()
         if err:
             raise KernelError(err)
-        ident = None
-        if self.daddr:  # ip_select_ident_segs: a connected socket's own counter
-            ident = self.inet_id = (self.inet_id + 1) & 0xFFFF
         err = ip_build_and_send(rt, self.protocol, payload, tos=self.tos, ttl=self.ttl,
-                                pmtudisc=self.pmtudisc, ident=ident, sk=self)
+                                pmtudisc=self.pmtudisc, sk=self)
         if self.protocol == IPPROTO_ICMP:  # __ip_make_skb's icmp_out_count
             ipv4_dp(self.net).mib["IcmpOutMsgs"] += 1
         if err:

@@ -48,6 +48,7 @@ from ..ipv4.icmp import (
     ipv4_redirect,
     ipv4_update_pmtu,
 )
+from ..ipv4.ip_ident import inet_next_id
 from ..ipv4.ip_output import ip_build_and_send, route_mtu
 from ..ipv4.neighbour import NUD_CONNECTED
 from ..ipv4.route import RTCF_BROADCAST, ip_route_output_cached
@@ -363,13 +364,9 @@ class UdpSock(Sock):
         ulen = n + 8
         # CHECKSUM_PARTIAL: the device would finish the sum; veth and lo never do
         check = pseudo_header_sum(rt.saddr, rt.daddr, IPPROTO_UDP, ulen) or 0xFFFF
-        ident = None
-        if self.daddr:  # ip_select_ident_segs: a connected socket's own counter
-            ident = self.inet_id = (self.inet_id + 1) & 0xFFFF
         err = ip_build_and_send(rt, IPPROTO_UDP, UDP_HDR.pack(self.lport, dport, ulen, check)
                                 + bytes(data), tos=self.ip_opt(IP_TOS),
-                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, ident=ident,
-                                sk=self)
+                                ttl=self.ip_opt(IP_TTL), pmtudisc=pmtudisc, sk=self)
         if err:  # udp_send_skb: a netfilter drop is the sender's EPERM, not counted
             raise KernelError(err)
         ipv4_dp(self.net).mib["UdpOutDatagrams"] += 1
@@ -605,8 +602,7 @@ class UdpTxCache:
         head, middle, tail, unsummed = hdr
         bucket = self.bucket
         if bucket == ID_NUMBERED:
-            sk = self.sk
-            ident = sk.inet_id = (sk.inet_id + 1) & 0xFFFF
+            ident = inet_next_id(self.sk)
         elif bucket == ID_ZERO:
             ident = 0
         else:
