@@ -11,6 +11,12 @@ usernet runs server and client as processes in two namespaces joined by a
 veth (wall time measured, the virtual time needed reported beside it); the
 kernel runs them with ``ip netns exec`` in namespaces named
 ``unbench-<pid>-*``, pinned to one CPU, deleted afterwards.  JSON on stdout.
+
+For ``conn`` the kernel side also reports its CPU split per connection:
+user time (CPython running the client and server code) and system time (the
+kernel's socket calls and TCP).  ``ratio.conn.budget`` sets these beside
+the time per connection the 1.5x target allows usernet, which must run that
+same Python code, its own socket layer and its TCP/IP within it.
 """
 
 from __future__ import annotations
@@ -150,10 +156,15 @@ def kernel_cases(n_udp: int, n_conn: int, nbytes: int, cpu: int) -> dict[str, An
         s, _c, _w = lab.pair("udp_sink", (PORT, n_udp), "udp_blast", ("10.0.0.2", PORT, n_udp))
         out["udp"] = {"sent": n_udp, "received": s["received"],
                       "datagrams_per_s": round(s["received"] / max(s["seconds"], 1e-9))}
-        _s, c, _w = lab.pair("tcp_accept_loop", (PORT + 1, n_conn), "tcp_connect_loop",
-                             ("10.0.0.2", PORT + 1, n_conn))
+        s, c, _w = lab.pair("tcp_accept_loop", (PORT + 1, n_conn), "tcp_connect_loop",
+                            ("10.0.0.2", PORT + 1, n_conn))
         out["conn"] = {"connections": n_conn,
-                       "connections_per_s": round(n_conn / c["seconds"])}
+                       "connections_per_s": round(n_conn / c["seconds"]),
+                       # Where the kernel's time goes: user CPU is CPython running
+                       # the client and server code, system CPU is the kernel's
+                       # socket calls and TCP (both processes, per connection).
+                       "user_us_per_conn": round((s["user_s"] + c["user_s"]) / n_conn * 1e6, 2),
+                       "sys_us_per_conn": round((s["sys_s"] + c["sys_s"]) / n_conn * 1e6, 2)}
         s, _c, _w = lab.pair("tcp_bulk_recv", (PORT + 2, nbytes), "tcp_bulk_send",
                              ("10.0.0.2", PORT + 2, nbytes))
         out["bulk"] = {"bytes": s["received"],
@@ -203,7 +214,24 @@ def ratios(u: dict[str, Any], k: dict[str, Any]) -> dict[str, Any]:
         a, b = u.get(case, {}).get(key), k.get(case, {}).get(key)
         if a and b:
             out[case] = {"ratio": round(a / b, 3), "target": target, "met": a / b >= target}
+    conn = out.get("conn")
+    if conn and "user_us_per_conn" in k.get("conn", {}):
+        conn["budget"] = conn_budget(u["conn"]["connections_per_s"], k["conn"])
     return out
+
+
+def conn_budget(usernet_cps: float, kc: dict[str, Any]) -> dict[str, Any]:
+    """What the connection target leaves usernet per connection, beside the
+    kernel's own split of its time.  usernet must run the same Python client
+    and server code (the kernel side's user time, with CPython's socket module
+    in C) plus its own socket layer and TCP/IP, in Python, within the budget."""
+    budget = 1e6 / (1.5 * kc["connections_per_s"])
+    user = kc["user_us_per_conn"]
+    return {"us_per_conn_at_target": round(budget, 2),
+            "usernet_us_per_conn": round(1e6 / usernet_cps, 2),
+            "kernel_python_us_per_conn": user,
+            "kernel_tcp_us_per_conn": kc["sys_us_per_conn"],
+            "left_for_usernet_tcp_us": round(budget - user, 2)}
 
 
 if __name__ == "__main__":
