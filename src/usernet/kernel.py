@@ -31,6 +31,7 @@ from .process import Process, spawn
 from .sched import Scheduler
 from .sysctl import sysctl_register
 from .task import Cred, Task, current_task, task_context
+from .unix.af_unix import UnixTable
 
 if TYPE_CHECKING:
     import os
@@ -61,6 +62,7 @@ class Kernel:
         self.linkwatch_pending: dict[NetDevice, None] = {}
         self.netns_names: dict[str, Net] = {}
         self.neigh_tbl = NeighTable()
+        self.unix_table = UnixTable()  # AF_UNIX names (abstract ones per namespace)
         self.kmsg: KernelLog | None = None  # the printk buffer, made by the first message
         self._next_cookie = 1
         self._rtnl_depth = 0

@@ -35,7 +35,7 @@ class Process:
         self.kernel = kernel
         self.pid = pid
         self.name = name
-        self.task = Task(kernel, net, cred)
+        self.task = Task(kernel, net, cred, pid)
         self.done = False
         self._result: Any = None
         self._exc: BaseException | None = None

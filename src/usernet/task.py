@@ -42,16 +42,18 @@ ROOT_CRED = Cred(0, 0)
 
 
 class Task:
-    """A task (``struct task_struct``'s nsproxy, for the network part, and
-    its credentials)."""
+    """A task (``struct task_struct``'s nsproxy, for the network part, its
+    credentials, and ``tgid``: the pid of the process it belongs to, which
+    SO_PEERCRED reports; 1, the init task's, for work outside processes)."""
 
-    __slots__ = ("cred", "exited", "kernel", "net")
+    __slots__ = ("cred", "exited", "kernel", "net", "tgid")
 
-    def __init__(self, kernel: Kernel, net: Net, cred: Cred = ROOT_CRED) -> None:
+    def __init__(self, kernel: Kernel, net: Net, cred: Cred = ROOT_CRED, tgid: int = 1) -> None:
         self.kernel = kernel
         self.net = net.get()
         self.cred = cred
         self.exited = False
+        self.tgid = tgid
 
     def setns(self, net: Net) -> None:
         """setns(fd, CLONE_NEWNET): switch to ``net``."""
@@ -91,7 +93,8 @@ def current_cred(kernel: Kernel) -> Cred:
 def task_context(kernel: Kernel, net: Net, cred: Cred | None = None) -> Iterator[Task]:
     """Run a block as a new task in ``net``; the task exits with the block.
     Without ``cred`` it has the credentials of the task that runs it."""
-    task = Task(kernel, net, current_cred(kernel) if cred is None else cred)
+    cur = current_task(kernel)
+    task = Task(kernel, net, cur.cred if cred is None else cred, cur.tgid)
     token = _current.set(task)
     try:
         yield task

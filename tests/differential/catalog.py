@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-GROUPS = ("udp", "tcp", "misc", "tls")
+GROUPS = ("udp", "tcp", "misc", "tls", "unix")
 RECORDED = HERE / "recorded"
 PENDING_FILE = HERE / "PENDING"
 

@@ -156,6 +156,7 @@ class RealEnv:
     def __init__(self, names: dict[str, str], addr_map: dict[str, str],
                  ctl: IO[str] | None = None) -> None:
         self.socket = socket
+        self.select = select
         self._names = names
         self._addrs = addr_map
         self._ctl = ctl

@@ -29,6 +29,7 @@ class Env(Protocol):
     """What a case gets: the socket module under test and the topology."""
 
     socket: Any
+    select: Any  # the select module that goes with it
     side: str  # "real" or "usernet": for diagnostics only, never for branching
 
     def addr(self, host: str) -> str: ...

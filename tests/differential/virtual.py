@@ -81,8 +81,10 @@ class VirtualEnv:
     def __init__(self, kernel: Kernel, addr_map: dict[str, str],
                  handle: VirtualHandle | None = None) -> None:
         import usernet.socket
+        import usernet.socket.select
 
         self.socket = usernet.socket
+        self.select = usernet.socket.select
         self.kernel = kernel
         self._addrs = addr_map
         self._handle = handle

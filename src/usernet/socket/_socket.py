@@ -24,10 +24,12 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
+from ..unix.af_unix import unix_create, unix_pair
 from ..wait import charge_cpu, softirq_exit, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
+from ._unix import unix_makesockaddr, unix_sockaddr
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -61,8 +63,13 @@ def make_sock(kernel: Kernel, family: int, type: int, proto: int) -> Sock:
     """__sock_create + inet_create: the protocol's kernel socket, in the
     current task's namespace, for good."""
     net = current_task(kernel).net
-    if family in (_s.AF_INET6, _s.AF_UNIX) or family != _s.AF_INET:
-        raise oserror(errno.EAFNOSUPPORT)  # no IPv6 here; AF_UNIX only as socketpair()
+    if family == _s.AF_UNIX:
+        try:
+            return unix_create(net, type, proto)
+        except KernelError as exc:
+            raise from_kernel(exc) from None
+    if family != _s.AF_INET:
+        raise oserror(errno.EAFNOSUPPORT)  # no IPv6 here
     if type == _s.SOCK_DGRAM:
         if proto in (0, _s.IPPROTO_UDP):
             from ..transport.udp import UdpSock
@@ -257,10 +264,11 @@ class socket:
                     raise from_kernel(exc) from None
             self._wait(sk, ready, None, what)
 
-    def _addr(self, address: Any, caller: str) -> tuple[int, int]:
-        """getsockaddrarg for AF_INET: ``(host, port)``."""
+    def _addr(self, address: Any, caller: str) -> Any:
+        """getsockaddrarg: AF_INET's ``(host, port)`` as (address, port)
+        integers; AF_UNIX's path or abstract name as sun_path bytes."""
         if self._family == _s.AF_UNIX:
-            return (0, 0)
+            return unix_sockaddr(address)
         if not isinstance(address, tuple):
             raise TypeError(f"{caller}(): AF_INET address must be tuple, "
                             f"not {type(address).__name__}")
@@ -271,11 +279,11 @@ class socket:
             raise OverflowError(f"{caller}(): port must be 0-65535.")
         return (setipaddr(host, self._kernel), port)
 
-    def _fmt(self, addr: tuple[int, int] | None) -> Any:
+    def _fmt(self, addr: Any) -> Any:
         if addr is None:
             return None
         if self._family == _s.AF_UNIX:
-            return ""
+            return unix_makesockaddr(addr)
         return (addr_str(addr[0]), addr[1])
 
     # -- connection set-up ---------------------------------------------------------------
@@ -311,6 +319,8 @@ class socket:
         progress is awaited (writable), then SO_ERROR says how it went."""
         sk = self._sk()
         addr = self._addr(address, caller)
+        if self._family == _s.AF_UNIX:
+            return self._unix_connect(sk, addr)
         try:
             sk.connect(addr)
             return 0
@@ -332,6 +342,22 @@ class socket:
         except KernelError as exc:
             return exc.errno or errno.ECONNABORTED
         return 0
+
+    def _unix_connect(self, sk: Any, addr: bytes) -> int:
+        """unix_stream_connect: done at once, or (blocking) wait while the
+        listener's queue is full.  With a timeout CPython's socket is
+        non-blocking and only EINPROGRESS is waited for: EAGAIN is final."""
+        while True:
+            try:
+                other = sk.unix_connect(addr)
+            except KernelError as exc:
+                return exc.errno or 0
+            if other is None:
+                return 0
+            if self._timeout is not None:
+                return errno.EAGAIN
+            wait_event(self._kernel, [other.wq], other.connect_room, None,
+                       what=_Label("connect", self))
 
     def accept(self) -> tuple[socket, Any]:
         sk = self._sk()
@@ -396,7 +422,7 @@ class socket:
         flags, target = (0, flags_or_addr) if address is None else (flags_or_addr, address)
         sk = self._sk()
         addr = self._addr(target, "sendto")
-        if not flags and type(data) is bytes:
+        if not flags and type(data) is bytes and type(addr) is tuple:
             sent = sk.send_to(data, addr[0], addr[1])
             if sent >= 0:
                 charge_cpu(self._kernel)
@@ -741,9 +767,7 @@ def fromfd(fd: int, family: int, type: int, proto: int = 0, *,
 
 def socketpair(family: int = _s.AF_UNIX, type: int = _s.SOCK_STREAM, proto: int = 0, *,
                kernel: Kernel | None = None) -> tuple[socket, socket]:
-    """Two connected AF_UNIX sockets (in process; see usernet.socket._unix)."""
-    from ._unix import unix_pair
-
+    """Two connected AF_UNIX sockets (usernet.unix.af_unix)."""
     k = kernel or current_kernel()
     if family != _s.AF_UNIX:
         raise oserror(errno.EOPNOTSUPP)

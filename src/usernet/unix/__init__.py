@@ -1,0 +1,1 @@
+"""AF_UNIX: local sockets, named in the filesystem or per namespace."""

@@ -1,0 +1,494 @@
+"""AF_UNIX sockets (net/unix/af_unix.c): streams, datagrams and sequenced
+packets, named in the filesystem or in the abstract namespace.
+
+Names are ``sun_path`` as bytes: ``b"\\0..."`` is abstract, anything else a
+filesystem path, ``None`` unnamed.  The two kinds of name follow the RFC's
+split between what a namespace owns and what it shares:
+
+* an abstract name belongs to the network namespace of the socket that
+  binds it: one kernel-wide table keyed by (namespace, type, name), so the
+  same name can be bound once in every namespace;
+* a filesystem name is an inode, and the filesystem is the host's, shared
+  by every namespace: bind makes a real socket file (``mknod``, with the
+  umask), connect finds the socket by the file's (device, inode).  The
+  file outlives the socket, and a new bind over it fails with EADDRINUSE
+  until it is unlinked, as on Linux.
+
+A connection is made at once, without a handshake: the listener queues a
+new socket, in the connecting socket's namespace, for accept().  A stream
+socket's bytes go straight into its peer's buffer (what fits in the
+sender's ``sk_sndbuf``); datagrams and sequenced packets are queued whole
+with the sender's name, and a datagram receiver holds at most
+``net.unix.max_dgram_qlen`` + 1 of them.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import struct
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ..errors import KernelError
+from ..ipv4.datapath_state import sysctl_int
+from ..sock import (
+    AF_UNIX,
+    MSG_PEEK,
+    POLLHUP,
+    POLLIN,
+    POLLOUT,
+    POLLRDHUP,
+    RCV_SHUTDOWN,
+    SEND_SHUTDOWN,
+    SHUTDOWN_MASK,
+    SOL_SOCKET,
+    Sock,
+    skb_truesize,
+)
+from ..task import current_task
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
+    from ..net import Net
+
+SOCK_STREAM = 1
+SOCK_DGRAM = 2
+SOCK_RAW = 3
+SOCK_SEQPACKET = 5
+UNIX_TYPES = (SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET)
+
+# sk_state, in the TCP names Linux reuses for AF_UNIX (and ss prints)
+TCP_ESTABLISHED = 1
+TCP_CLOSE = 7
+TCP_LISTEN = 10
+
+SO_PEERCRED = 17
+SO_ACCEPTCONN = 30
+NO_ID = -1  # cred_to_ucred's uid and gid without credentials (no peer)
+_UCRED = struct.Struct("iii")  # struct ucred: pid, uid, gid
+
+UnixName = bytes  # sun_path as bound: b"\0..." abstract, else a path
+
+
+class UnixTable:
+    """The kernel's AF_UNIX names: abstract ones by (namespace, type, name),
+    filesystem ones by the (device, inode) of their socket file."""
+
+    __slots__ = ("abstract", "bsd")
+
+    def __init__(self) -> None:
+        self.abstract: dict[tuple[Net, int, bytes], UnixSock] = {}
+        self.bsd: dict[tuple[int, int], UnixSock] = {}
+
+
+def unix_table(kernel: Kernel) -> UnixTable:
+    return kernel.unix_table
+
+
+class UnixSock(Sock):
+    """One AF_UNIX socket (``struct unix_sock``)."""
+
+    __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "max_dgram_qlen", "msgs", "peer",
+                 "peer_cred", "rbuf", "state", "wmem")
+
+    def __init__(self, net: Net, type: int) -> None:
+        super().__init__(net, AF_UNIX, type, 0)
+        self.state = TCP_CLOSE
+        self.addr: UnixName | None = None
+        self.bsd_key: tuple[int, int] | None = None
+        self.peer: UnixSock | None = None
+        self.peer_cred: tuple[int, int, int] | None = None  # sk_peer_pid, sk_peer_cred
+        self.rbuf = bytearray()  # stream: bytes from the peer
+        # datagrams and packets: (data, sender's name, sender)
+        self.msgs: deque[tuple[bytes, UnixName | None, UnixSock]] = deque()
+        self.wmem = 0  # sk_wmem_alloc: truesize of what this socket sent, still queued
+        self.acceptq: deque[UnixSock] = deque()
+        self.backlog = 0
+        self.max_dgram_qlen = sysctl_int(net, "net.unix.max_dgram_qlen")
+
+    # -- names -------------------------------------------------------------------------
+
+    def bind(self, addr: Any) -> None:
+        """unix_bind: the empty name autobinds; a name is bound once."""
+        name = bytes(addr)
+        if not name:
+            self._autobind()
+            return
+        if self.addr is not None:
+            raise KernelError(errno.EINVAL)
+        if name[0] == 0:
+            table = unix_table(self.net.kernel).abstract
+            key = (self.net, self.type, name)
+            if key in table:
+                raise KernelError(errno.EADDRINUSE)
+            table[key] = self
+        else:
+            self.bsd_key = _mknod_socket(name)
+            unix_table(self.net.kernel).bsd[self.bsd_key] = self
+        self.addr = name
+
+    def _autobind(self) -> None:
+        """unix_autobind: NUL and five hex digits, from a random start."""
+        if self.addr is not None:
+            return
+        table = unix_table(self.net.kernel).abstract
+        start = self.net.kernel.rng.getrandbits(32) & 0xFFFFF
+        order = start
+        while True:
+            order = (order + 1) & 0xFFFFF
+            name = b"\0" + b"%05x" % order
+            key = (self.net, self.type, name)
+            if key not in table:
+                table[key] = self
+                self.addr = name
+                return
+            if order == start:
+                raise KernelError(errno.ENOSPC)
+
+    def getsockname(self) -> Any:
+        return self.addr if self.addr is not None else b""
+
+    def getpeername(self) -> Any:
+        peer = self.peer
+        if peer is None or (self.type != SOCK_DGRAM and self.state != TCP_ESTABLISHED):
+            raise KernelError(errno.ENOTCONN)
+        return peer.addr if peer.addr is not None else b""
+
+    # -- connections -------------------------------------------------------------------
+
+    def listen(self, backlog: int) -> None:
+        """unix_listen: a bound stream or packet socket that is not connected."""
+        if self.type == SOCK_DGRAM:
+            raise KernelError(errno.EOPNOTSUPP)
+        if self.addr is None or self.state not in (TCP_CLOSE, TCP_LISTEN):
+            raise KernelError(errno.EINVAL)
+        somaxconn = sysctl_int(self.net, "net.core.somaxconn")
+        self.backlog = somaxconn if backlog < 0 or backlog > somaxconn else backlog
+        if self.state == TCP_CLOSE:
+            self.peer_cred = _cred_of_current(self)  # init_peercred
+        self.state = TCP_LISTEN
+        self.wq.wake_up()  # connectors waiting for room see the new backlog
+
+    def connect(self, addr: Any) -> None:
+        """connect(2) that never waits: EAGAIN when the listener's queue is
+        full (the socket layer waits for room, see ``connect_wait``)."""
+        if self.unix_connect(addr) is not None:
+            raise KernelError(errno.EAGAIN)
+
+    def unix_connect(self, addr: Any) -> UnixSock | None:
+        """connect: None when done; for a stream or packet socket whose
+        listener's queue is full, the listener to wait on (unix_wait_for_peer)."""
+        name = bytes(addr)
+        if self.type == SOCK_DGRAM:
+            self._dgram_connect(name)
+            return None
+        if self.state == TCP_ESTABLISHED:
+            raise KernelError(errno.EISCONN)
+        if self.state == TCP_LISTEN:
+            raise KernelError(errno.EINVAL)
+        other = unix_find_other(self.net, name, self.type)
+        if other.state != TCP_LISTEN or other.closed:
+            raise KernelError(errno.ECONNREFUSED)
+        if len(other.acceptq) > other.backlog:
+            return other
+        self._connect_to(other)
+        return None
+
+    def _connect_to(self, other: UnixSock) -> None:
+        """unix_stream_connect's second half: an embryo for the listener,
+        made in this socket's namespace, connected to this socket."""
+        new = UnixSock(self.net, self.type)
+        new.addr = other.addr
+        new.peer_cred = _cred_of_current(self)
+        new.state = TCP_ESTABLISHED
+        new.peer = self
+        self.peer = new
+        self.peer_cred = other.peer_cred
+        self.state = TCP_ESTABLISHED
+        other.acceptq.append(new)
+        other.wq.wake_up()
+        self.wq.wake_up()
+
+    def _dgram_connect(self, name: bytes) -> None:
+        """unix_dgram_connect: set (AF_UNSPEC would clear) the default peer."""
+        other = unix_find_other(self.net, name, self.type)
+        self.peer = other
+        self.state = TCP_ESTABLISHED
+        self.peer_cred = other.peer_cred
+
+    def queue_full(self) -> bool:
+        """unix_recvq_full: more queued than the backlog (or datagram limit)."""
+        if self.type == SOCK_DGRAM:
+            return len(self.msgs) > self.max_dgram_qlen
+        return len(self.acceptq) > self.backlog
+
+    def connect_room(self) -> bool:
+        """What a blocked connector waits for: room in this listener's queue
+        (or its end)."""
+        return self.closed or self.state != TCP_LISTEN or not self.queue_full()
+
+    def accept(self) -> UnixSock:
+        if self.type == SOCK_DGRAM:
+            raise KernelError(errno.EOPNOTSUPP)
+        if self.state != TCP_LISTEN:
+            raise KernelError(errno.EINVAL)
+        if not self.acceptq:
+            raise KernelError(errno.EAGAIN)
+        new = self.acceptq.popleft()
+        self.wq.wake_up()  # room for a waiting connector
+        task = current_task(self.net.kernel)
+        new.file_cred = task.cred
+        return new
+
+    # -- data ---------------------------------------------------------------------------
+
+    def sendmsg(self, data: bytes | memoryview, addr: Any, flags: int) -> int:
+        if self.type == SOCK_STREAM:
+            return self._stream_send(data, addr)
+        if self.type == SOCK_SEQPACKET:
+            if self.state != TCP_ESTABLISHED:
+                raise KernelError(errno.ENOTCONN)
+            addr = None  # unix_seqpacket_sendmsg ignores a name
+        return self._dgram_send(data, addr)
+
+    def _stream_send(self, data: bytes | memoryview, addr: Any) -> int:
+        if addr is not None:
+            raise KernelError(errno.EISCONN if self.state == TCP_ESTABLISHED
+                              else errno.EOPNOTSUPP)
+        peer = self.peer
+        if self.state != TCP_ESTABLISHED or peer is None:
+            raise KernelError(errno.ENOTCONN)
+        if self.sk_shutdown & SEND_SHUTDOWN or peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        room = self.sndbuf - len(peer.rbuf)
+        if room <= 0 and data:
+            raise KernelError(errno.EAGAIN)
+        n = min(len(data), max(room, 0))
+        peer.rbuf += data[:n]
+        peer.wq.wake_up()
+        return n
+
+    def _dgram_send(self, data: bytes | memoryview, addr: Any) -> int:
+        """unix_dgram_sendmsg: to the named socket or the connected peer."""
+        if self.sk_shutdown & SEND_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        if len(data) > self.sndbuf - 32:
+            raise KernelError(errno.EMSGSIZE)
+        if addr is not None:
+            other = unix_find_other(self.net, bytes(addr), self.type)
+        else:
+            if self.peer is None:
+                raise KernelError(errno.ENOTCONN)
+            other = self.peer
+        if other.closed:
+            if other is self.peer:  # the peer died: disconnect (unix_dgram_disconnected)
+                self.peer = None
+                self.state = TCP_CLOSE
+            raise KernelError(errno.ECONNREFUSED)
+        if other.peer is not None and other.peer is not self and self.type == SOCK_DGRAM:
+            raise KernelError(errno.EPERM)  # unix_may_send: it talks to someone else
+        if other.sk_shutdown & RCV_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        truesize = skb_truesize(len(data))
+        if self.wmem >= self.sndbuf or (other.peer is not self and other.queue_full()):
+            raise KernelError(errno.EAGAIN)
+        other.msgs.append((bytes(data), self.addr, self))
+        self.wmem += truesize
+        other.wq.wake_up()
+        return len(data)
+
+    def recvmsg(self, bufsize: int, flags: int) -> tuple[bytes, Any]:
+        if self.type == SOCK_STREAM:
+            return self._stream_recv(bufsize, flags), None
+        if self.type == SOCK_SEQPACKET and self.state != TCP_ESTABLISHED:
+            raise KernelError(errno.ENOTCONN)
+        if self.msgs:
+            data, name, sender = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
+            if not flags & MSG_PEEK:
+                sender.wmem -= skb_truesize(len(data))
+                sender.wq.wake_up()
+                self.wq.wake_up()  # room in the queue for waiting senders
+            return data[:bufsize], name
+        if self.sk_err:
+            raise KernelError(self.sock_error())
+        if self.sk_shutdown & RCV_SHUTDOWN:
+            return b"", None
+        raise KernelError(errno.EAGAIN)
+
+    def _stream_recv(self, bufsize: int, flags: int) -> bytes:
+        if self.state != TCP_ESTABLISHED:
+            raise KernelError(errno.EINVAL)
+        if self.rbuf:
+            out = bytes(self.rbuf[:bufsize])
+            if not flags & MSG_PEEK:
+                del self.rbuf[:bufsize]
+                peer = self.peer
+                if peer is not None:
+                    peer.wq.wake_up()  # room to write again
+            return out
+        if self.sk_err:
+            raise KernelError(self.sock_error())
+        if self.sk_shutdown & RCV_SHUTDOWN:
+            return b""
+        raise KernelError(errno.EAGAIN)
+
+    def shutdown(self, how: int) -> None:
+        """unix_shutdown: this end's directions, mirrored on a stream peer."""
+        if how not in (0, 1, 2):
+            raise KernelError(errno.EINVAL)
+        mode = how + 1
+        self.sk_shutdown |= mode
+        self.wq.wake_up()
+        peer = self.peer
+        if peer is not None and self.type != SOCK_DGRAM:
+            peer.sk_shutdown |= (SEND_SHUTDOWN if mode & RCV_SHUTDOWN else 0) | \
+                (RCV_SHUTDOWN if mode & SEND_SHUTDOWN else 0)
+            peer.wq.wake_up()
+
+    def poll(self) -> int:
+        """unix_poll / unix_dgram_poll."""
+        mask = POLLIN if self.sk_err else 0
+        if self.state == TCP_LISTEN:
+            return mask | (POLLIN if self.acceptq else 0)
+        if self.sk_shutdown == SHUTDOWN_MASK:
+            mask |= POLLHUP
+        if self.sk_shutdown & RCV_SHUTDOWN:
+            mask |= POLLIN | POLLRDHUP
+        if self.rbuf or self.msgs:
+            mask |= POLLIN
+        if self.type != SOCK_DGRAM and self.state == TCP_CLOSE:
+            mask |= POLLHUP
+        if self._writable():
+            mask |= POLLOUT
+        return mask
+
+    def _writable(self) -> bool:
+        """unix_writable looks at the send buffer only, not at shutdowns."""
+        peer = self.peer
+        if self.type == SOCK_STREAM:
+            return peer is None or len(peer.rbuf) < self.sndbuf
+        if self.wmem << 2 > self.sndbuf:
+            return False
+        return peer is None or peer.closed or peer.peer is self or not peer.queue_full()
+
+    # -- options -----------------------------------------------------------------------
+
+    def getsockopt(self, level: int, name: int) -> Any:
+        if level == SOL_SOCKET:
+            if name == SO_PEERCRED:
+                cred = self.peer_cred or (0, NO_ID, NO_ID)
+                return _UCRED.pack(*cred)
+            if name == SO_ACCEPTCONN:
+                return int(self.state == TCP_LISTEN)
+        return super().getsockopt(level, name)
+
+    # -- release -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """unix_release_sock: the name goes (the file stays); a stream peer
+        is shut down, and told ECONNRESET if this end left data unread or
+        was never accepted; queued connections are released the same way."""
+        if self.closed:
+            return
+        self._release(embryo=False)
+
+    def _release(self, embryo: bool) -> None:
+        self.closed = True
+        table = unix_table(self.net.kernel)
+        if self.addr is not None and self.addr[:1] == b"\0":
+            key = (self.net, self.type, self.addr)
+            if table.abstract.get(key) is self:
+                del table.abstract[key]
+        if self.bsd_key is not None and table.bsd.get(self.bsd_key) is self:
+            del table.bsd[self.bsd_key]
+        peer = self.peer
+        if peer is not None and self.type != SOCK_DGRAM:
+            peer.sk_shutdown = SHUTDOWN_MASK
+            if self.rbuf or self.msgs or embryo:
+                peer.sk_err = errno.ECONNRESET
+            peer.wq.wake_up()
+        for _data, _name, sender in self.msgs:
+            sender.wmem -= skb_truesize(len(_data))
+            sender.wq.wake_up()
+        self.msgs.clear()
+        self.rbuf.clear()
+        while self.acceptq:
+            self.acceptq.popleft()._release(embryo=True)
+        self.state = TCP_CLOSE
+        self.wq.wake_up()
+        super().close()
+
+
+def unix_find_other(net: Net, name: bytes, type: int) -> UnixSock:
+    """unix_find_other: an abstract name in ``net``, or the socket bound to
+    a path's inode; ECONNREFUSED when nobody is there."""
+    if not name:
+        raise KernelError(errno.EINVAL)
+    table = unix_table(net.kernel)
+    if name[0] == 0:
+        found = table.abstract.get((net, type, name))
+        if found is None:
+            raise KernelError(errno.ECONNREFUSED)
+        return found
+    path = _path_of(name)
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise KernelError(exc.errno or errno.ENOENT) from None
+    if not stat.S_ISSOCK(st.st_mode):
+        raise KernelError(errno.ECONNREFUSED)
+    sk = table.bsd.get((st.st_dev, st.st_ino))
+    if sk is None:
+        raise KernelError(errno.ECONNREFUSED)
+    if sk.type != type:
+        raise KernelError(errno.EPROTOTYPE)
+    return sk
+
+
+def _path_of(name: bytes) -> bytes:
+    """The path a sun_path names: up to its first NUL."""
+    end = name.find(b"\0")
+    return name if end < 0 else name[:end]
+
+
+def _mknod_socket(name: bytes) -> tuple[int, int]:
+    """unix_bind_bsd: make the socket file (mode 0777 less the umask, as
+    mknod applies it); a name that exists is EADDRINUSE."""
+    path = _path_of(name)
+    try:
+        os.mknod(path, stat.S_IFSOCK | 0o777)
+        st = os.stat(path)
+    except FileExistsError:
+        raise KernelError(errno.EADDRINUSE) from None
+    except OSError as exc:
+        raise KernelError(exc.errno or errno.EINVAL) from None
+    return st.st_dev, st.st_ino
+
+
+def _cred_of_current(sk: UnixSock) -> tuple[int, int, int]:
+    task = current_task(sk.net.kernel)
+    return task.tgid, task.cred.uid, task.cred.gid
+
+
+def unix_create(net: Net, type: int, protocol: int) -> UnixSock:
+    """unix_create: SOCK_RAW is taken as SOCK_DGRAM; protocol 0 or PF_UNIX."""
+    if protocol not in (0, AF_UNIX):
+        raise KernelError(errno.EPROTONOSUPPORT)
+    if type == SOCK_RAW:
+        type = SOCK_DGRAM
+    if type not in UNIX_TYPES:
+        raise KernelError(errno.ESOCKTNOSUPPORT)
+    return UnixSock(net, type)
+
+
+def unix_pair(net: Net, type: int) -> tuple[UnixSock, UnixSock]:
+    """unix_socketpair: two unnamed sockets, each the other's peer."""
+    a, b = unix_create(net, type, 0), unix_create(net, type, 0)
+    cred = _cred_of_current(a)
+    for x, y in ((a, b), (b, a)):
+        x.peer = y
+        x.state = TCP_ESTABLISHED
+        x.peer_cred = cred
+    return a, b
