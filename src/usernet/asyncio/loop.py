@@ -20,9 +20,12 @@ swapped:
   instead of an OS thread.
 
 It is the ``BaseSelectorEventLoop``, not Unix's: a descriptor of usernet is
-no OS descriptor, so ``os.sendfile``, signals through a wake-up fd, Unix
-sockets on paths and subprocesses are not offered (``sock_sendfile``
-falls back to send, as asyncio does where sendfile is missing).
+no OS descriptor, so ``os.sendfile``, signals through a wake-up fd and
+subprocesses are not offered (``sock_sendfile`` falls back to send, as
+asyncio does where sendfile is missing).  Unix's ``create_unix_server``
+and ``create_unix_connection`` are taken over, re-bound like the rest:
+their AF_UNIX sockets are usernet's (names in the real filesystem, see
+:mod:`usernet.unix.af_unix`).
 
 Determinism: the loop's ready queue, its timers and the selector's answer
 (registration order) depend only on what happened before in virtual time.
@@ -38,7 +41,7 @@ import selectors
 import socket as _stdsocket
 import types
 import warnings
-from asyncio import base_events, events, selector_events
+from asyncio import base_events, events, selector_events, unix_events
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
@@ -293,12 +296,18 @@ def _names(code: types.CodeType) -> set[str]:
     return out
 
 
+# What the Unix loop adds that works on usernet sockets: AF_UNIX servers
+# and connections, and (3.13) removing a server's socket file when it stops.
+_UNIX_METHODS = frozenset({"create_unix_connection", "create_unix_server", "_stop_serving"})
+
+
 def _rebound_methods() -> dict[str, Any]:
     """asyncio's event-loop methods that use the ``socket`` module, as new
     functions whose globals see usernet's socket namespace instead."""
     sock_ns = _socket_namespace()
     out: dict[str, Any] = {}
-    for cls in (selector_events.BaseSelectorEventLoop, base_events.BaseEventLoop):
+    for cls in (unix_events._UnixSelectorEventLoop, selector_events.BaseSelectorEventLoop,
+                base_events.BaseEventLoop):
         module = inspect.getmodule(cls)
         assert module is not None
         globs = dict(vars(module))
@@ -306,7 +315,10 @@ def _rebound_methods() -> dict[str, Any]:
         for name, fn in vars(cls).items():
             if name in out or not isinstance(fn, types.FunctionType):
                 continue
-            if "socket" not in _names(fn.__code__):
+            if cls is unix_events._UnixSelectorEventLoop:
+                if name not in _UNIX_METHODS:
+                    continue
+            elif "socket" not in _names(fn.__code__):
                 continue
             new = types.FunctionType(fn.__code__, globs, fn.__name__, fn.__defaults__,
                                      fn.__closure__)
@@ -329,6 +341,7 @@ class UsernetEventLoop(selector_events.BaseSelectorEventLoop):
         self.kernel = kernel
         self._usel = UsernetSelector(kernel)
         super().__init__(self._usel)
+        self._unix_server_sockets: dict[Any, int] = {}  # 3.13's cleanup_socket
         self._clock_resolution = 1e-9
 
     def time(self) -> float:
