@@ -9,9 +9,12 @@ never from the host's resolver.  The constants are the stdlib's own objects.
 ``usernet.socket.select`` and ``usernet.socket.selectors`` stand in for the
 stdlib modules of those names.
 
+AF_UNIX sockets are ``usernet.unix.af_unix``'s: abstract names per
+namespace, filesystem names as real socket files.
+
 What is not here: IPv6 (AF_INET6 sockets fail with EAFNOSUPPORT, getaddrinfo
-for it with EAI_ADDRFAMILY), AF_UNIX sockets other than ``socketpair()``,
-ancillary data (except IP_RECVERR reports from ``recvmsg(MSG_ERRQUEUE)``).
+for it with EAI_ADDRFAMILY), ancillary data (no SCM_RIGHTS or
+SCM_CREDENTIALS; only IP_RECVERR reports from ``recvmsg(MSG_ERRQUEUE)``).
 
 _constants.py is generated::
 
