@@ -353,3 +353,23 @@ def test_runs_are_deterministic() -> None:
     first = _two_loops(5)
     assert first == _two_loops(5)
     assert len(first[0]) == 24
+
+
+def test_unix_server_socket_file_cleanup_follows_the_python_version(tmp_path: Any) -> None:
+    """create_unix_server: 3.13's cleanup_socket removes the socket file when
+    the server closes; 3.11 and 3.12 leave it, as CPython does."""
+    import sys
+
+    k = Kernel()
+    path = str(tmp_path / "srv.sock")
+
+    async def main() -> tuple[bool, bool]:
+        srv = await asyncio.start_unix_server(lambda r, w: None, path)
+        made = (tmp_path / "srv.sock").is_socket()
+        srv.close()
+        await srv.wait_closed()
+        return made, (tmp_path / "srv.sock").exists()
+
+    made, left = uasyncio.run(main(), kernel=k)
+    assert made
+    assert left is (sys.version_info < (3, 13))

@@ -37,11 +37,13 @@ import asyncio
 import concurrent.futures
 import inspect
 import math
+import os
 import selectors
 import socket as _stdsocket
 import types
 import warnings
 from asyncio import base_events, events, selector_events, unix_events
+from asyncio import log as asyncio_log
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple, Unpack
 
@@ -296,9 +298,10 @@ def _names(code: types.CodeType) -> set[str]:
     return out
 
 
-# What the Unix loop adds that works on usernet sockets: AF_UNIX servers
-# and connections, and (3.13) removing a server's socket file when it stops.
-_UNIX_METHODS = frozenset({"create_unix_connection", "create_unix_server", "_stop_serving"})
+# What the Unix loop adds that works on usernet sockets: AF_UNIX servers and
+# connections (3.13's removal of a server's socket file is the loop's own
+# _stop_serving: the Unix loop's calls super() and cannot be re-bound).
+_UNIX_METHODS = frozenset({"create_unix_connection", "create_unix_server"})
 
 
 def _rebound_methods() -> dict[str, Any]:
@@ -346,6 +349,23 @@ class UsernetEventLoop(selector_events.BaseSelectorEventLoop):
 
     def time(self) -> float:
         return self.kernel.sched.now / NSEC
+
+    def _stop_serving(self, sock: Any) -> None:
+        """3.13's cleanup_socket: a unix server's socket file goes when it
+        stops serving, if it is still the file the server made."""
+        path = sock.getsockname() if sock in self._unix_server_sockets else None
+        super()._stop_serving(sock)  # type: ignore[misc]  # asyncio's private API
+        if path is None:
+            return
+        ino = self._unix_server_sockets.pop(sock)
+        try:
+            if os.stat(path).st_ino == ino:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:
+            asyncio_log.logger.error("Unable to clean up listening UNIX socket %r: %r",
+                                     path, err)
 
     # -- the self-pipe: a wait queue, not a socketpair ------------------------------------
 
