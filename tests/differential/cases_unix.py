@@ -379,3 +379,60 @@ def case_unix_shutdown_and_poll(env: Env) -> Any:
     for sock in (lst, fresh, a, d, d2):
         sock.close()
     return out
+
+
+def _slow_reader(env: Env, family: str, where: Any) -> Any:
+    """Helper: two connections; read the first to EOF after a short nap,
+    the second only after a long one."""
+    s = env.socket
+    if family == "inet":
+        lst = s.socket(s.AF_INET, s.SOCK_STREAM)
+        lst.bind(("", where))
+    else:
+        lst = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+        lst.bind(where)
+    lst.listen()
+    env.ready()
+    totals = []
+    for nap in (0.2, 1.0):
+        a, _ = lst.accept()
+        env.sleep(nap)
+        total = 0
+        while chunk := a.recv(65536):
+            total += len(chunk)
+        a.close()
+        totals.append(total)
+    lst.close()
+    return totals
+
+
+def case_blocking_stream_send_waits(env: Env) -> Any:
+    """A blocking send() on a stream returns only when all of it is queued,
+    however much more than the buffers it is (TCP and AF_UNIX); with a
+    timeout it returns what fitted; recv(0) asks the kernel nothing."""
+    s = env.socket
+    out: dict[str, Any] = {}
+    data = b"z" * 3_000_000
+    with _tmpdir() as tmp:
+        for family, where in (("inet", 10950), ("unix", os.path.join(tmp, "slow.sock"))):
+            h = env.spawn(_slow_reader, family, where, netns="db")
+            h.wait_ready()
+            sent = []
+            for timeout in (None, 0.05):
+                if family == "inet":
+                    c = s.create_connection((env.addr("db"), where))
+                else:
+                    c = s.socket(s.AF_UNIX, s.SOCK_STREAM)
+                    c.connect(where)
+                c.settimeout(timeout)
+                sent.append(c.send(data))
+                c.close()
+            out[family] = [sent[0], 0 < sent[1] < len(data), h.result() == sent]
+    fresh = s.socket(s.AF_INET, s.SOCK_STREAM)
+    out["recv0_unconnected"] = attempt(fresh.recv, 0)
+    out["recv1_unconnected"] = attempt(fresh.recv, 1)
+    out["recvfrom0_unconnected"] = attempt(fresh.recvfrom, 0)
+    fresh.close()
+    out["recv0_closed"] = attempt(fresh.recv, 0)
+    out["recv_into0_closed"] = attempt(fresh.recv_into, bytearray(0))
+    return out

@@ -46,7 +46,7 @@ def scenario(road: str) -> list[Any]:
     for text in (b"one", b"two, truncated", b"three", b"x" * 300):
         tx.send(text)
     sleep(k, 0.001)
-    out += [sk.rmem_alloc, read(100), read(4), read(0)]
+    out += [sk.rmem_alloc, read(100), read(4), read(1)]
     sk.sk_err = errno.ECONNREFUSED  # an ICMP error pending: it comes first
     out += [read(100), sk.sk_err, read(1000), read(100)]
     tx.send(b"late")
@@ -63,11 +63,24 @@ def test_recv_inline_equals_recvfrom() -> None:
     full = scenario("recvfrom")
     assert inline == full
     assert inline[0] == ("error", errno.EAGAIN)
-    assert inline[2][0] == b"one" and inline[3][0] == b"two," and inline[4][0] == b""
+    assert inline[2][0] == b"one" and inline[3][0] == b"two," and inline[4][0] == b"t"
     assert inline[5] == ("error", errno.ECONNREFUSED)
     assert inline[7] == (b"x" * 300, 0, 0)
     assert inline[-2] == (b"late", 0, 0)
     assert inline[-1] == ("error", None)  # TimeoutError (CPython's has no errno)
+
+
+def test_recv_of_nothing_asks_the_kernel_nothing() -> None:
+    """CPython's sock_recv_guts returns at once for 0 bytes (even on a closed
+    socket); recvfrom(0) is a real call and takes a datagram."""
+    k, rx, tx = world()
+    sk = rx._file.sk  # type: ignore[attr-defined]
+    tx.send(b"kept")
+    sleep(k, 0.001)
+    assert rx.recv(0) == b"" and rx.recv_into(bytearray(0)) == 0 and len(sk.rcvq) == 1
+    assert rx.recvfrom(0)[0] == b"" and len(sk.rcvq) == 0
+    rx.close()
+    assert rx.recv(0) == b""
 
 
 @pytest.mark.parametrize("bufsize", [1, 3, 2048])

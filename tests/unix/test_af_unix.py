@@ -191,3 +191,17 @@ def test_namespace_teardown_keeps_open_sockets_working(k: Kernel) -> None:
     for sock in (a, b, lst, c):
         sock.close()
     assert not k.unix_table.abstract
+
+
+# sk_wmem_alloc after one send, read off `ss -xm` (skmem t) on 6.18
+MEASURED_DGRAM = [(1, 768), (193, 1280), (1000, 2304), (3000, 4352), (3800, 8448),
+                  (4000, 8448), (9000, 16640), (16000, 16640), (17000, 20736), (40000, 41216),
+                  (70000, 73984), (150000, 200960)]
+MEASURED_STREAM = [(1, 768), (193, 1280), (1000, 2304), (3000, 4352)]
+
+
+def test_truesize_model_matches_the_kernel() -> None:
+    from usernet.unix.af_unix import unix_dgram_truesize, unix_stream_truesize
+
+    assert [(n, unix_dgram_truesize(n)) for n, _ in MEASURED_DGRAM] == MEASURED_DGRAM
+    assert [(n, unix_stream_truesize(n)) for n, _ in MEASURED_STREAM] == MEASURED_STREAM

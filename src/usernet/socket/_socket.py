@@ -413,10 +413,30 @@ class socket:
                 softirq_exit(self._kernel)
                 return sent
         view = memoryview(data).cast("B")
-        sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
+        if self._timeout is None and self._type == _s.SOCK_STREAM \
+                and not flags & MSG_DONTWAIT:
+            sent = self._send_stream_blocking(sk, view, flags)
+        else:
+            sent = self._call(lambda f: sk.sendmsg(view, None, f), POLLOUT, flags, "send")
         charge_cpu(self._kernel)
         softirq_exit(self._kernel)
         return sent
+
+    def _send_stream_blocking(self, sk: Sock, view: memoryview, flags: int) -> int:
+        """A blocking stream send returns when all of it is queued: the kernel
+        waits for room in between (sk_stream_wait_memory for TCP,
+        sock_alloc_send_pskb for AF_UNIX).  An error once some data went
+        returns what went, as tcp_sendmsg and unix_stream_sendmsg do."""
+        total = 0
+        while True:
+            try:
+                total += self._call(_sender(sk, view[total:]), POLLOUT, flags, "send")
+            except OSError:
+                if total:
+                    return total
+                raise
+            if total >= len(view):
+                return total
 
     def sendto(self, data: Any, flags_or_addr: Any, address: Any = None) -> int:
         flags, target = (0, flags_or_addr) if address is None else (flags_or_addr, address)
@@ -457,6 +477,8 @@ class socket:
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
+        if bufsize == 0:
+            return b""  # sock_recv_guts asks the kernel nothing for 0 bytes
         if not flags:
             if self._fd == -1:  # _sk, inline
                 raise oserror(errno.EBADF)
@@ -518,6 +540,8 @@ class socket:
         if nbytes > len(view):
             raise ValueError("buffer too small for requested bytes" if what == "recv_into"
                              else "nbytes is greater than the length of the buffer")
+        if what == "recv_into" and not (nbytes or len(view)):
+            return 0, None  # sock_recv_guts: nothing asked, nothing done
         sk = self._sk()
         into = getattr(sk, "recvmsg_into", None)
         if into is not None and not flags & _MSG_WAITALL:

@@ -35,7 +35,9 @@ from ..errors import KernelError
 from ..ipv4.datapath_state import sysctl_int
 from ..sock import (
     AF_UNIX,
+    MSG_DONTWAIT,
     MSG_PEEK,
+    POLLERR,
     POLLHUP,
     POLLIN,
     POLLOUT,
@@ -43,9 +45,10 @@ from ..sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
     SHUTDOWN_MASK,
+    SKB_SHINFO,
+    SKB_STRUCT,
     SOL_SOCKET,
     Sock,
-    skb_truesize,
 )
 from ..task import current_task
 
@@ -91,7 +94,7 @@ class UnixSock(Sock):
     """One AF_UNIX socket (``struct unix_sock``)."""
 
     __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "max_dgram_qlen", "msgs", "peer",
-                 "peer_cred", "rbuf", "state", "wmem")
+                 "peer_cred", "rbuf", "rskbs", "state", "wmem")
 
     def __init__(self, net: Net, type: int) -> None:
         super().__init__(net, AF_UNIX, type, 0)
@@ -101,8 +104,12 @@ class UnixSock(Sock):
         self.peer: UnixSock | None = None
         self.peer_cred: tuple[int, int, int] | None = None  # sk_peer_pid, sk_peer_cred
         self.rbuf = bytearray()  # stream: bytes from the peer
-        # datagrams and packets: (data, sender's name, sender)
-        self.msgs: deque[tuple[bytes, UnixName | None, UnixSock]] = deque()
+        # stream: the skbs those bytes came in, [bytes left, truesize, sender]:
+        # the sender's wmem is charged until the reader has taken all of one
+        self.rskbs: deque[list[Any]] = deque()
+        # datagrams and packets, with their sender (whose name the reader
+        # gets as it is when read: unix_copy_addr)
+        self.msgs: deque[tuple[bytes, UnixSock]] = deque()
         self.wmem = 0  # sk_wmem_alloc: truesize of what this socket sent, still queued
         self.acceptq: deque[UnixSock] = deque()
         self.backlog = 0
@@ -116,17 +123,23 @@ class UnixSock(Sock):
         if not name:
             self._autobind()
             return
-        if self.addr is not None:
-            raise KernelError(errno.EINVAL)
         if name[0] == 0:
+            if self.addr is not None:
+                raise KernelError(errno.EINVAL)
             table = unix_table(self.net.kernel).abstract
             key = (self.net, self.type, name)
             if key in table:
                 raise KernelError(errno.EADDRINUSE)
             table[key] = self
         else:
-            self.bsd_key = _mknod_socket(name)
-            unix_table(self.net.kernel).bsd[self.bsd_key] = self
+            # unix_bind_bsd makes the file first, and takes it back when the
+            # socket turns out to be bound already
+            key_bsd = _mknod_socket(name)
+            if self.addr is not None:
+                os.unlink(_path_of(name))
+                raise KernelError(errno.EINVAL)
+            self.bsd_key = key_bsd
+            unix_table(self.net.kernel).bsd[key_bsd] = self
         self.addr = name
 
     def _autobind(self) -> None:
@@ -184,15 +197,16 @@ class UnixSock(Sock):
         if self.type == SOCK_DGRAM:
             self._dgram_connect(name)
             return None
-        if self.state == TCP_ESTABLISHED:
-            raise KernelError(errno.EISCONN)
-        if self.state == TCP_LISTEN:
-            raise KernelError(errno.EINVAL)
+        # unix_stream_connect's order: the listener, its queue, then our state
         other = unix_find_other(self.net, name, self.type)
-        if other.state != TCP_LISTEN or other.closed:
+        if other.state != TCP_LISTEN or other.closed or other.sk_shutdown & RCV_SHUTDOWN:
             raise KernelError(errno.ECONNREFUSED)
         if len(other.acceptq) > other.backlog:
             return other
+        if self.state == TCP_ESTABLISHED:
+            raise KernelError(errno.EISCONN)
+        if self.state != TCP_CLOSE:
+            raise KernelError(errno.EINVAL)
         self._connect_to(other)
         return None
 
@@ -212,11 +226,34 @@ class UnixSock(Sock):
         self.wq.wake_up()
 
     def _dgram_connect(self, name: bytes) -> None:
-        """unix_dgram_connect: set (AF_UNSPEC would clear) the default peer."""
+        """unix_dgram_connect: set the default peer (one that talks to a
+        third socket refuses: unix_may_send); leaving an old peer purges
+        what it sent."""
         other = unix_find_other(self.net, name, self.type)
+        if other.peer is not None and other.peer is not self:
+            raise KernelError(errno.EPERM)
+        old = self.peer
         self.peer = other
         self.state = TCP_ESTABLISHED
         self.peer_cred = other.peer_cred
+        if old is not None and old is not other:
+            self._dgram_disconnected(old)
+
+    def _dgram_disconnected(self, other: UnixSock) -> None:
+        """unix_dgram_disconnected: drop the queue; a live old peer that
+        was connected back hears ECONNRESET."""
+        if not self.msgs:
+            return
+        self._purge_msgs()
+        if not other.closed and other.peer is self:
+            other.report_error(errno.ECONNRESET)
+
+    def _purge_msgs(self) -> None:
+        for data, sender in self.msgs:
+            sender.wmem -= unix_dgram_truesize(len(data))
+            sender.wq.wake_up()
+        self.msgs.clear()
+        self.wq.wake_up()
 
     def queue_full(self) -> bool:
         """unix_recvq_full: more queued than the backlog (or datagram limit)."""
@@ -247,7 +284,9 @@ class UnixSock(Sock):
     def sendmsg(self, data: bytes | memoryview, addr: Any, flags: int) -> int:
         if self.type == SOCK_STREAM:
             return self._stream_send(data, addr)
-        if self.type == SOCK_SEQPACKET:
+        if self.type == SOCK_SEQPACKET:  # unix_seqpacket_sendmsg
+            if self.sk_err:
+                raise KernelError(self.sock_error())
             if self.state != TCP_ESTABLISHED:
                 raise KernelError(errno.ENOTCONN)
             addr = None  # unix_seqpacket_sendmsg ignores a name
@@ -260,60 +299,93 @@ class UnixSock(Sock):
         peer = self.peer
         if self.state != TCP_ESTABLISHED or peer is None:
             raise KernelError(errno.ENOTCONN)
-        if self.sk_shutdown & SEND_SHUTDOWN or peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
-            raise KernelError(errno.EPIPE)
-        room = self.sndbuf - len(peer.rbuf)
-        if room <= 0 and data:
-            raise KernelError(errno.EAGAIN)
-        n = min(len(data), max(room, 0))
-        peer.rbuf += data[:n]
-        peer.wq.wake_up()
-        return n
-
-    def _dgram_send(self, data: bytes | memoryview, addr: Any) -> int:
-        """unix_dgram_sendmsg: to the named socket or the connected peer."""
         if self.sk_shutdown & SEND_SHUTDOWN:
             raise KernelError(errno.EPIPE)
+        sent = 0
+        try:
+            while sent < len(data):
+                sent += self._stream_skb(peer, data, sent)
+        except KernelError:
+            if not sent:
+                raise
+        if sent:
+            peer.wq.wake_up()
+        return sent
+
+    def _stream_skb(self, peer: UnixSock, data: bytes | memoryview, sent: int) -> int:
+        """One skb of unix_stream_sendmsg: at most half the send buffer less
+        64 (two in the pipe) and one page head plus 32 KiB of frags; room is
+        sock_alloc_send_pskb's (wmem under sndbuf)."""
+        size = min(len(data) - sent, (self.sndbuf >> 1) - 64, SKB_MAX_HEAD0 + UNIX_SKB_FRAGS_SZ)
+        if self.sk_err:
+            raise KernelError(self.sock_error())
+        if self.sk_shutdown & SEND_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        if self.wmem >= self.sndbuf:
+            raise KernelError(errno.EAGAIN)
+        if peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        truesize = unix_stream_truesize(size)
+        peer.rbuf += data[sent:sent + size]
+        peer.rskbs.append([size, truesize, self])
+        self.wmem += truesize
+        return size
+
+    def _dgram_send(self, data: bytes | memoryview, addr: Any) -> int:
+        """unix_dgram_sendmsg, in 6.18's order: the size, the buffer
+        (sock_alloc_send_pskb: a pending error, a shut-down sender, a full
+        send buffer), a destination at all, then the receiver."""
         if len(data) > self.sndbuf - 32:
             raise KernelError(errno.EMSGSIZE)
-        if addr is not None:
-            other = unix_find_other(self.net, bytes(addr), self.type)
-        else:
-            if self.peer is None:
-                raise KernelError(errno.ENOTCONN)
-            other = self.peer
+        if self.sk_err:
+            raise KernelError(self.sock_error())
+        if self.sk_shutdown & SEND_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        if self.wmem >= self.sndbuf:
+            raise KernelError(errno.EAGAIN)
+        if addr is None and self.peer is None:
+            raise KernelError(errno.ENOTCONN)
+        other = unix_find_other(self.net, bytes(addr), self.type) if addr is not None \
+            else self.peer
+        assert other is not None
+        if other.peer is not None and other.peer is not self:
+            raise KernelError(errno.EPERM)  # unix_may_send: it talks to someone else
         if other.closed:
-            if other is self.peer:  # the peer died: disconnect (unix_dgram_disconnected)
+            if other is self.peer:  # the peer died: disconnect
                 self.peer = None
                 self.state = TCP_CLOSE
+                self._dgram_disconnected(other)
             raise KernelError(errno.ECONNREFUSED)
-        if other.peer is not None and other.peer is not self and self.type == SOCK_DGRAM:
-            raise KernelError(errno.EPERM)  # unix_may_send: it talks to someone else
         if other.sk_shutdown & RCV_SHUTDOWN:
             raise KernelError(errno.EPIPE)
-        truesize = skb_truesize(len(data))
-        if self.wmem >= self.sndbuf or (other.peer is not self and other.queue_full()):
+        if other.peer is not self and other.queue_full():
             raise KernelError(errno.EAGAIN)
-        other.msgs.append((bytes(data), self.addr, self))
-        self.wmem += truesize
+        other.msgs.append((bytes(data), self))
+        self.wmem += unix_dgram_truesize(len(data))
         other.wq.wake_up()
         return len(data)
 
     def recvmsg(self, bufsize: int, flags: int) -> tuple[bytes, Any]:
         if self.type == SOCK_STREAM:
-            return self._stream_recv(bufsize, flags), None
+            data = self._stream_recv(bufsize, flags)
+            # unix_copy_addr: the sender's name as it is now, once data came
+            peer = self.peer
+            return data, (peer.addr if data and peer is not None else None)
         if self.type == SOCK_SEQPACKET and self.state != TCP_ESTABLISHED:
             raise KernelError(errno.ENOTCONN)
+        if self.sk_err:  # __skb_try_recv_datagram: a pending error comes first
+            raise KernelError(self.sock_error())
         if self.msgs:
-            data, name, sender = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
+            data, sender = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
             if not flags & MSG_PEEK:
-                sender.wmem -= skb_truesize(len(data))
+                sender.wmem -= unix_dgram_truesize(len(data))
                 sender.wq.wake_up()
                 self.wq.wake_up()  # room in the queue for waiting senders
-            return data[:bufsize], name
-        if self.sk_err:
-            raise KernelError(self.sock_error())
-        if self.sk_shutdown & RCV_SHUTDOWN:
+            return data[:bufsize], sender.addr
+        if self.sk_shutdown & RCV_SHUTDOWN and (self.type == SOCK_SEQPACKET
+                                                or not flags & MSG_DONTWAIT):
+            # a datagram socket notices the shutdown only when it waits; a
+            # disconnected seqpacket one signals EOF even without waiting
             return b"", None
         raise KernelError(errno.EAGAIN)
 
@@ -324,15 +396,28 @@ class UnixSock(Sock):
             out = bytes(self.rbuf[:bufsize])
             if not flags & MSG_PEEK:
                 del self.rbuf[:bufsize]
-                peer = self.peer
-                if peer is not None:
-                    peer.wq.wake_up()  # room to write again
+                self._consume_skbs(len(out))
             return out
         if self.sk_err:
             raise KernelError(self.sock_error())
         if self.sk_shutdown & RCV_SHUTDOWN:
             return b""
         raise KernelError(errno.EAGAIN)
+
+    def _consume_skbs(self, n: int) -> None:
+        """Take ``n`` bytes off the stream's skbs; each one emptied gives its
+        truesize back to its sender (sock_wfree), who may write again."""
+        skbs = self.rskbs
+        while n and skbs:
+            skb = skbs[0]
+            if skb[0] > n:
+                skb[0] -= n
+                return
+            n -= skb[0]
+            skbs.popleft()
+            sender = skb[2]
+            sender.wmem -= skb[1]
+            sender.wq.wake_up()
 
     def shutdown(self, how: int) -> None:
         """unix_shutdown: this end's directions, mirrored on a stream peer."""
@@ -348,15 +433,13 @@ class UnixSock(Sock):
             peer.wq.wake_up()
 
     def poll(self) -> int:
-        """unix_poll / unix_dgram_poll."""
-        mask = POLLIN if self.sk_err else 0
-        if self.state == TCP_LISTEN:
-            return mask | (POLLIN if self.acceptq else 0)
+        """unix_poll (streams) and unix_dgram_poll (datagrams, packets)."""
+        mask = POLLERR if self.sk_err else 0
         if self.sk_shutdown == SHUTDOWN_MASK:
             mask |= POLLHUP
         if self.sk_shutdown & RCV_SHUTDOWN:
             mask |= POLLIN | POLLRDHUP
-        if self.rbuf or self.msgs:
+        if self.rbuf or self.msgs or self.acceptq:
             mask |= POLLIN
         if self.type != SOCK_DGRAM and self.state == TCP_CLOSE:
             mask |= POLLHUP
@@ -365,12 +448,14 @@ class UnixSock(Sock):
         return mask
 
     def _writable(self) -> bool:
-        """unix_writable looks at the send buffer only, not at shutdowns."""
-        peer = self.peer
-        if self.type == SOCK_STREAM:
-            return peer is None or len(peer.rbuf) < self.sndbuf
-        if self.wmem << 2 > self.sndbuf:
+        """unix_writable: not a listener, and at most a quarter of the send
+        buffer in flight (sk_wmem_alloc counts from 1); a datagram socket
+        also waits while its peer, talking to someone else, is full."""
+        if self.state == TCP_LISTEN or (self.wmem + 1) << 2 > self.sndbuf:
             return False
+        if self.type == SOCK_STREAM:
+            return True
+        peer = self.peer
         return peer is None or peer.closed or peer.peer is self or not peer.queue_full()
 
     # -- options -----------------------------------------------------------------------
@@ -406,19 +491,57 @@ class UnixSock(Sock):
         peer = self.peer
         if peer is not None and self.type != SOCK_DGRAM:
             peer.sk_shutdown = SHUTDOWN_MASK
-            if self.rbuf or self.msgs or embryo:
+            # unread bytes (an empty packet is none) or never accepted
+            if self.rbuf or any(data for data, _sender in self.msgs) or embryo:
                 peer.sk_err = errno.ECONNRESET
             peer.wq.wake_up()
-        for _data, _name, sender in self.msgs:
-            sender.wmem -= skb_truesize(len(_data))
-            sender.wq.wake_up()
-        self.msgs.clear()
+        self._purge_msgs()
         self.rbuf.clear()
+        self._consume_skbs(sum(skb[0] for skb in self.rskbs))
         while self.acceptq:
             self.acceptq.popleft()._release(embryo=True)
         self.state = TCP_CLOSE
         self.wq.wake_up()
         super().close()
+
+
+PAGE_SIZE = 4096
+SKB_MAX_HEAD0 = PAGE_SIZE - SKB_SHINFO  # SKB_MAX_HEAD(0): one page of head
+UNIX_SKB_FRAGS_SZ = 32768
+SKB_MAX_ALLOC = 4 * PAGE_SIZE - SKB_SHINFO  # SKB_MAX_ORDER(0, 2)
+MAX_SKB_FRAGS = 17
+
+
+def _page_align(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+def unix_head_truesize(linear: int) -> int:
+    """truesize of an AF_UNIX skb's head of ``linear`` bytes: kmalloc of the
+    cache-aligned data and skb_shared_info (no small-head cache here: 768
+    bytes for one byte), plus the sk_buff.  Measured on 6.18 through
+    ss -xm: 768, 1280, 2304, 4352, 8448, 16640 ..."""
+    need = ((linear + 63) & ~63) + SKB_SHINFO
+    size = 512
+    while size < need:
+        size <<= 1
+    return size + SKB_STRUCT
+
+
+def unix_stream_truesize(size: int) -> int:
+    """truesize of a stream skb of ``size`` bytes: past one page of head the
+    data goes to page frags, in whole pages (alloc_skb_with_frags)."""
+    data_len = min(size, _page_align(size - SKB_MAX_HEAD0)) if size > SKB_MAX_HEAD0 else 0
+    return unix_head_truesize(size - data_len) + _page_align(data_len)
+
+
+def unix_dgram_truesize(size: int) -> int:
+    """truesize of a datagram skb: linear up to SKB_MAX_ALLOC, the rest in
+    page frags (unix_dgram_sendmsg)."""
+    data_len = 0
+    if size > SKB_MAX_ALLOC:
+        data_len = _page_align(min(size - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SIZE))
+    return unix_head_truesize(size - data_len) + data_len
 
 
 def unix_find_other(net: Net, name: bytes, type: int) -> UnixSock:
