@@ -317,8 +317,10 @@ class socket:
     def _connect(self, address: Any, caller: str) -> int:
         """internal_connect: 0, an errno, or -1 for a timeout.  A connect in
         progress is awaited (writable), then SO_ERROR says how it went."""
-        sk = self._sk()
         addr = self._addr(address, caller)
+        if self._fd == -1:
+            return errno.EBADF  # connect(-1): connect_ex returns it, connect raises
+        sk = self._file.sk
         if self._family == _s.AF_UNIX:
             return self._unix_connect(sk, addr)
         try:

@@ -1,0 +1,198 @@
+"""TCP over loopback against the real kernel, operation by operation.
+
+Random sequences of non-blocking socket operations on 127.0.0.1 -- create,
+bind, listen, connect, accept, send, recv, shutdown, close (also with
+SO_LINGER 0: RST), names, select, SO_ERROR -- run on CPython's own
+sockets in this process and on usernet's, in a kernel whose loopback
+answers within the call as Linux's does (``link_delay_ns=0``).  Every step
+must give the same value or the same exception and errno.  Ports are
+slots: each side maps them to ports it found free.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import socket
+import struct
+import time
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import usernet.socket as us
+import usernet.socket.select as uselect
+from usernet import Kernel
+from usernet.wait import sleep
+
+SOCKS = 5
+PORTS = 3
+LINGER0 = struct.pack("ii", 1, 0)
+
+op = st.one_of(
+    st.tuples(st.just("socket")),
+    st.tuples(st.just("bind"), st.integers(0, SOCKS - 1), st.integers(0, PORTS)),
+    st.tuples(st.just("listen"), st.integers(0, SOCKS - 1), st.integers(0, 2)),
+    st.tuples(st.just("connect"), st.integers(0, SOCKS - 1), st.integers(0, PORTS - 1)),
+    st.tuples(st.just("accept"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("send"), st.integers(0, SOCKS - 1), st.sampled_from((0, 1, 100, 5000))),
+    st.tuples(st.just("recv"), st.integers(0, SOCKS - 1), st.sampled_from((1, 10, 10000))),
+    st.tuples(st.just("peek"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("shutdown"), st.integers(0, SOCKS - 1), st.integers(0, 2)),
+    st.tuples(st.just("close"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("abort"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("names"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("select"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("error"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("sendbig"), st.integers(0, SOCKS - 1), st.sampled_from((70000, 3000000))),
+    st.tuples(st.just("drain"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("rcvbuf"), st.integers(0, SOCKS - 1), st.sampled_from((1, 5000))),
+    st.tuples(st.just("wait"), st.sampled_from((0.05, 0.3))),
+)
+
+
+def free_ports(n: int) -> list[int]:
+    """Ports nothing on this machine listens on right now."""
+    held = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        held.append(s)
+    ports = [s.getsockname()[1] for s in held]
+    for s in held:
+        s.close()
+    return ports
+
+
+class Side:
+    def __init__(self, sm: Any, sel: Any, ports: list[int], kernel: Kernel | None) -> None:
+        self.sm, self.sel, self.kernel = sm, sel, kernel
+        self.ports = ports
+        self.socks: list[Any] = []
+
+    def port(self, slot: int) -> int:
+        return 0 if slot >= len(self.ports) else self.ports[slot]
+
+    def shown(self, addr: Any) -> Any:
+        if isinstance(addr, tuple) and len(addr) == 2:
+            host, port = addr
+            slot = self.ports.index(port) if port in self.ports else (
+                "zero" if port == 0 else "ephemeral")
+            return host, slot
+        return addr
+
+    def add(self, sock: Any) -> str:
+        sock.setblocking(False)
+        self.socks.append(sock)
+        return f"s{len(self.socks) - 1}"
+
+    def sock(self, i: int) -> Any:
+        return self.socks[i % len(self.socks)] if self.socks else None
+
+    def step(self, o: tuple[Any, ...]) -> Any:
+        try:
+            return self._step(o)
+        except OSError as exc:
+            return ("error", type(exc).__name__, errno.errorcode.get(exc.errno or 0))
+        except (ValueError, TypeError) as exc:
+            return ("error", type(exc).__name__)
+
+    def _step(self, o: tuple[Any, ...]) -> Any:
+        what = o[0]
+        sm = self.sm
+        if what == "wait":
+            if self.kernel is None:
+                time.sleep(o[1])
+            else:
+                sleep(self.kernel, o[1])
+            return "waited"
+        if what == "socket":
+            extra = {} if self.kernel is None else {"kernel": self.kernel}
+            s = sm.socket(sm.AF_INET, sm.SOCK_STREAM, **extra)
+            s.setsockopt(sm.SOL_SOCKET, sm.SO_REUSEADDR, 1)
+            return self.add(s)
+        s = self.sock(o[1])
+        if s is None:
+            return "no socket"
+        if what == "bind":
+            return s.bind(("127.0.0.1", self.port(o[2])))
+        if what == "listen":
+            return s.listen(o[2])
+        if what == "connect":
+            return s.connect_ex(("127.0.0.1", self.port(o[2])))
+        if what == "accept":
+            conn, addr = s.accept()
+            return self.add(conn), self.shown(addr)
+        if what == "send":
+            return s.send(b"s" * o[2])
+        if what == "recv":
+            return s.recv(o[2])
+        if what == "peek":
+            return s.recv(100, sm.MSG_PEEK)
+        if what == "shutdown":
+            return s.shutdown(o[2])
+        if what == "close":
+            s.close()
+            return "closed"
+        if what == "abort":
+            s.setsockopt(sm.SOL_SOCKET, sm.SO_LINGER, LINGER0)
+            s.close()
+            return "aborted"
+        if what == "names":
+            return self.shown(self._name(s.getsockname)), self.shown(self._name(s.getpeername))
+        if what == "select":
+            r, w, _x = self.sel.select([s], [s], [], 0)
+            return bool(r), bool(w)
+        if what == "sendbig":
+            return s.send(b"B" * o[2]) > 0
+        if what == "drain":
+            total = 0
+            while True:
+                try:
+                    chunk = s.recv(1 << 20)
+                except BlockingIOError:
+                    return total, "EAGAIN"
+                if not chunk:
+                    return total, "EOF"
+                total += len(chunk)
+        if what == "rcvbuf":
+            return s.setsockopt(sm.SOL_SOCKET, sm.SO_RCVBUF, o[2])
+        if what == "error":
+            return errno.errorcode.get(s.getsockopt(sm.SOL_SOCKET, sm.SO_ERROR), 0)
+        raise AssertionError(what)
+
+    @staticmethod
+    def _name(fn: Any) -> Any:
+        try:
+            return fn()
+        except OSError as exc:
+            return errno.errorcode.get(exc.errno or 0)
+
+    def close(self) -> None:
+        for s in self.socks:
+            try:
+                s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_LINGER, LINGER0)
+            except OSError:
+                pass
+            s.close()
+
+
+# TCP_MODEL_EXAMPLES=5000 TCP_MODEL_RANDOM=1 explores beyond the fixed examples
+@settings(max_examples=int(os.environ.get("TCP_MODEL_EXAMPLES", "150")),
+          derandomize=not os.environ.get("TCP_MODEL_RANDOM"), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(op, min_size=1, max_size=int(os.environ.get("TCP_MODEL_STEPS", "30"))))
+def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
+    k = Kernel(link_delay_ns=0)
+    k.script("ip link set lo up")
+    real = Side(socket, select, free_ports(PORTS), None)
+    emu = Side(us, uselect, [40001, 40002, 40003], k)
+    try:
+        for i, o in enumerate(ops):
+            want, got = real.step(o), emu.step(o)
+            assert got == want, f"step {i} {o}: kernel {want!r}, usernet {got!r}\n{ops[:i + 1]}"
+    finally:
+        real.close()
+        emu.close()
