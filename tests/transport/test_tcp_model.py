@@ -11,6 +11,7 @@ slots: each side maps them to ports it found free.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
@@ -172,10 +173,8 @@ class Side:
 
     def close(self) -> None:
         for s in self.socks:
-            try:
+            with contextlib.suppress(OSError):
                 s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_LINGER, LINGER0)
-            except OSError:
-                pass
             s.close()
 
 
