@@ -54,6 +54,11 @@ op = st.one_of(
     st.tuples(st.just("drain"), st.integers(0, SOCKS - 1)),
     st.tuples(st.just("rcvbuf"), st.integers(0, SOCKS - 1), st.sampled_from((1, 5000))),
     st.tuples(st.just("wait"), st.sampled_from((0.05, 0.3))),
+    st.tuples(st.just("oob_send"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("oob_recv"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("recv_into"), st.integers(0, SOCKS - 1), st.sampled_from((0, 7))),
+    st.tuples(st.just("nodelay"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("info"), st.integers(0, SOCKS - 1)),
 )
 
 
@@ -161,6 +166,20 @@ class Side:
                 if not chunk:
                     return total, "EOF"
                 total += len(chunk)
+        if what == "oob_send":
+            return s.send(b"!", sm.MSG_OOB)
+        if what == "oob_recv":
+            return s.recv(1, sm.MSG_OOB)
+        if what == "recv_into":
+            buf = bytearray(7)
+            n = s.recv_into(buf, o[2])
+            return n, bytes(buf[:n])
+        if what == "nodelay":
+            s.setsockopt(sm.IPPROTO_TCP, sm.TCP_NODELAY, 1)
+            return s.getsockopt(sm.IPPROTO_TCP, sm.TCP_NODELAY)
+        if what == "info":  # tcpi_state and tcpi_options of struct tcp_info
+            raw = s.getsockopt(sm.IPPROTO_TCP, sm.TCP_INFO, 8)
+            return raw[0], raw[5]
         if what == "rcvbuf":
             return s.setsockopt(sm.SOL_SOCKET, sm.SO_RCVBUF, o[2])
         if what == "error":
