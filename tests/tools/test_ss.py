@@ -14,20 +14,21 @@ from functools import cache
 from typing import Any
 
 import pytest
-from ss_harness import load, normalise, normalise_err, replay
+from ss_harness import load, normalise, normalise_err, replay, unix_relabel
 
 import usernet.socket as us
 from usernet import Kernel
 from usernet.tools import run_argv
 from usernet.tools.ss import (
     Output,
+    fnmatch_casefold,
     print_ms_timer,
     sprint_bw,
     tcp_stats_text,
 )
 from usernet.wait import sleep
 
-SCENARIOS = ("udp_raw", "tcp_states", "tcp_listen", "none")
+SCENARIOS = ("udp_raw", "tcp_states", "tcp_listen", "none", "unix")
 
 # Runs whose difference is known, and why (for the owners of the other parts).
 KNOWN: dict[tuple[str, str], str] = {
@@ -106,8 +107,11 @@ def test_as_the_real_ss(name: str, index: int) -> None:
     # Without anything in the "Process" column the padding does not depend on
     # the row order: then it is compared too.
     strip = re.search(r"(^| )-[a-zA-Z]*[eopiT]|--(tos|inet)", real["args"]) is not None
-    want = normalise(real["stdout"], header=header, loose=loose, subs=subs, strip=strip)
-    got = normalise(mine["stdout"], header=header, loose=loose, subs=subs, strip=strip)
+    want_text, got_text = real["stdout"], mine["stdout"]
+    if name == "unix":
+        want_text, got_text = unix_relabel(want_text), unix_relabel(got_text)
+    want = normalise(want_text, header=header, loose=loose, subs=subs, strip=strip)
+    got = normalise(got_text, header=header, loose=loose, subs=subs, strip=strip)
     if "i" in real["args"].split()[0] if real["args"] else False:
         _compare_info(want, got)
     else:
@@ -224,6 +228,25 @@ def test_tcp_info_line_as_ss_prints_it() -> None:
         "snd_wnd:65536")
     listen = {"state": 10, "snd_cwnd": 10, "unacked": 1, "sacked": 5, "reordering": 3}
     assert tcp_stats_text(listen, "cubic", True, True) == " cubic cwnd:10 unacked:1"
+
+
+def test_unix_patterns_as_glibc_fnmatch() -> None:
+    """ss matches an AF_UNIX name with fnmatch(FNM_CASEFOLD): the port
+    against this machine's C library, pattern by name."""
+    import ctypes
+    import itertools
+
+    fnmatch = ctypes.CDLL(None).fnmatch
+    fnm_casefold = 1 << 4
+    patterns = ["*", "?*", "", "/tmp/*", "*.SOCK", "[ab]*", "*[!a-z]", "*[^a-z]", "[]x]*",
+                "[!]]*", "\\*x", "*\\.s*", "[[:upper:]]*", "*[[:digit:]]", "[a-", "[", "a[",
+                "[z-a]*", "[!z-a]", "@*", "*[[:alpha:][:digit:]]", "[\\]]*", "*\\", "[a-c-e]*",
+                "[*]*", "?", "@?????", "*/*/*", "[[:bogus:]]", "*[[:punct:]]*", "[A-C]*"]
+    names = ["", "/tmp/x.sock", "@abc12", "Abc", "]x", "*x", "a", "x.s", "9", "-", "\\", "e",
+             "a[", "[", "/a/b", "B", ":", "[[:bogus:]]"]
+    wrong = [(p, n) for p, n in itertools.product(patterns, names)
+             if fnmatch_casefold(p, n) != (fnmatch(p.encode(), n.encode(), fnm_casefold) == 0)]
+    assert wrong == []
 
 
 # -- usernet-only behaviour --------------------------------------------------------------
