@@ -290,6 +290,53 @@ def test_each_namespace_sees_its_own_sockets(two: Kernel) -> None:
     assert k.cmd("ip netns exec b ss -tuanH").stdout == ""
 
 
+def _unix_rows(k: Kernel, cmd: str, path: str) -> list[list[str]]:
+    """ss's rows as words, the temporary directory shown as "D"."""
+    return [line.replace(path, "D").split() for line in k.cmd(cmd).stdout.splitlines()]
+
+
+def test_each_namespace_sees_its_own_unix_sockets(two: Kernel, tmp_path: Any) -> None:
+    """As the real 6.18 kernel showed it (a listener and a datagram socket in
+    a; a datagram socket of the same abstract name and a client connecting to
+    the listener's path in b): the embryo, and then the accepted socket, live
+    in the connecting socket's namespace, b; a lists its listener, with the
+    queued client as its one peer until the accept."""
+    k, d = two, str(tmp_path)
+    with k.netns("a"):
+        la = us.socket(us.AF_UNIX, us.SOCK_STREAM)
+        aa = us.socket(us.AF_UNIX, us.SOCK_DGRAM)
+    la.bind(d + "/srv")
+    la.listen(2)
+    aa.bind(b"\0same")
+    with k.netns("b"):
+        ab = us.socket(us.AF_UNIX, us.SOCK_DGRAM)
+        cb = us.socket(us.AF_UNIX, us.SOCK_STREAM)
+    ab.bind(b"\0same")
+    cb.connect(d + "/srv")
+    a = _unix_rows(k, "ip netns exec a ss -xaeH", d)
+    b = _unix_rows(k, "ip netns exec b ss -xaH", d)
+    client = b[1][5]
+    assert [[w for w in r if not w.startswith(("ino:", "dev:"))] for r in a] == [
+        ["u_str", "LISTEN", "1", "2", "D/srv", a[0][5], "*", "0", "<->", "peers:", client],
+        ["u_dgr", "UNCONN", "0", "0", "@same", a[1][5], "*", "0", "<->"]]
+    assert a[0][9].startswith("ino:")  # the socket file's
+    assert b == [["u_dgr", "UNCONN", "0", "0", "@same", b[0][5], "*", "0"],
+                 ["u_str", "ESTAB", "0", "0", "*", client, "*", "0"]]
+    assert len({a[0][5], a[1][5], b[0][5], client}) == 4  # one inode each
+    assert k.cmd("ss -xaH").stdout == ""  # init_net has none
+    assert _unix_rows(k, "ss -N a -xaH", d) == [r[:8] for r in a]
+    conn, _ = la.accept()
+    assert _unix_rows(k, "ip netns exec a ss -xaeH", d)[0][-1] == "peers:"
+    b = _unix_rows(k, "ip netns exec b ss -xH", d)  # the connected ones
+    accepted = b[1][5]
+    assert b == [["u_str", "ESTAB", "0", "0", "*", client, "*", accepted],
+                 ["u_str", "ESTAB", "0", "0", "D/srv", accepted, "*", client]]
+    assert accepted not in {r[5] for r in _unix_rows(k, "ip netns exec a ss -xaH", d)}
+    for sk in (la, aa, ab, cb, conn):
+        sk.close()
+    assert k.cmd("ip netns exec a ss -xaH").stdout == k.cmd("ip netns exec b ss -xaH").stdout == ""
+
+
 def test_sockets_of_a_spawned_process_and_their_descriptors(two: Kernel) -> None:
     k = two
     seen: list[str] = []
