@@ -224,6 +224,16 @@ b1.sendall(b"B" * 50000)
 re1 = socket.socket(AF, DG); re1.bind(D + "/re1.sock")
 re2 = socket.socket(AF, DG); re2.bind(D + "/re2.sock")
 rc = socket.socket(AF, DG); rc.connect(D + "/re1.sock"); rc.connect(D + "/re2.sock")
+ql = socket.socket(AF, SQ); ql.bind(D + "/seq.sock"); ql.listen(1)
+qc = socket.socket(AF, SQ); qc.connect(D + "/seq.sock")
+qa, _ = ql.accept()
+qc.send(b"s" * 10)
+el = socket.socket(AF, ST); el.bind("\\0usernet-ss-orphan"); el.listen(2)
+ec = socket.socket(AF, ST); ec.connect("\\0usernet-ss-orphan"); ec.close()
+dd1 = socket.socket(AF, DG); dd1.bind(D + "/dd.sock")
+dd2 = socket.socket(AF, DG); dd2.connect(D + "/dd.sock"); dd1.close()
+long = socket.socket(AF, DG); long.bind(b"\\0" + b"L" * 107)
+cut = socket.socket(AF, DG); cut.bind(D.encode() + b"/cut.sock\\0junk")
 '''
 
 UNIX_ARGS = [
