@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -295,7 +296,7 @@ def _unix_rows(k: Kernel, cmd: str, path: str) -> list[list[str]]:
     return [line.replace(path, "D").split() for line in k.cmd(cmd).stdout.splitlines()]
 
 
-def test_each_namespace_sees_its_own_unix_sockets(two: Kernel, tmp_path: Any) -> None:
+def test_each_namespace_sees_its_own_unix_sockets(two: Kernel, tmp_path: Path) -> None:
     """As the real 6.18 kernel showed it (a listener and a datagram socket in
     a; a datagram socket of the same abstract name and a client connecting to
     the listener's path in b): the embryo, and then the accepted socket, live
