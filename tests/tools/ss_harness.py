@@ -86,8 +86,10 @@ _SUBS = [
 ]
 
 
-# An AF_UNIX row: ... name, its inode (the "port"), "*" and the peer's inode.
-_UNIX_ROW = re.compile(r"^(?P<head>.*?\S )(?P<ino>\d+) +\* (?P<peer>\d+) *(?P<tail>.*)$")
+# An AF_UNIX row: ... name, its inode (the "port"), "*" and the peer's inode;
+# the last such group of the line (an unnamed socket's "*" can follow the
+# Send-Q digits as the peer's "*" follows the inode).
+_UNIX_ROW = re.compile(r"^(?P<head>.*\S )(?P<ino>\d+) +\* (?P<peer>\d+)(?= |$) *(?P<tail>.*)$")
 _UNIX_SUBS = [
     (re.compile(r"(?<= )@[0-9a-f]{5}(?= )"), "@AUTOB"),  # autobind's random name
     (re.compile(r"dev:\d+/\d+"), "dev:D"),  # the device of the socket file's filesystem

@@ -234,6 +234,13 @@ dd1 = socket.socket(AF, DG); dd1.bind(D + "/dd.sock")
 dd2 = socket.socket(AF, DG); dd2.connect(D + "/dd.sock"); dd1.close()
 long = socket.socket(AF, DG); long.bind(b"\\0" + b"L" * 107)
 cut = socket.socket(AF, DG); cut.bind(D.encode() + b"/cut.sock\\0junk")
+f1, f2 = socket.socketpair()
+f1.setblocking(False)
+try:
+    while True:
+        f1.send(b"f" * 65536)
+except BlockingIOError:
+    pass
 '''
 
 UNIX_ARGS = [
