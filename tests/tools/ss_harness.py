@@ -11,11 +11,13 @@ inode numbers and socket cookies (counters of each kernel), the cgroup the
 real ss found, the order of the rows (ss lists sockets in hash-table order,
 which Linux randomises per namespace), and with it the trailing padding of
 lines (ss pads to the widest "Process" field but never measures the last
-row's).
+row's).  AF_UNIX rows show inode numbers as their ports: :func:`unix_relabel`
+replaces them by what they point at, and the random autobound names.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import re
 import shlex
@@ -28,6 +30,7 @@ from usernet.tools import run_argv
 from usernet.wait import sleep
 
 RECORDED = Path(__file__).parent / "ss_recorded"
+REPLAY_LOCK = "/tmp/usernet-ss-replay.lock"
 
 
 def load(name: str) -> dict[str, Any]:
@@ -63,7 +66,11 @@ def replay(rec: dict[str, Any], args: list[str] | None = None) -> list[dict[str,
                 value.close()
 
     proc = k.spawn(program, netns="ns", name="python3")
-    k.run()
+    # a recording's socket files live in a directory of a fixed name (the same
+    # path on both sides), which a concurrent replay elsewhere would remake
+    with open(REPLAY_LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        k.run()
     proc.result()
     return runs
 
@@ -77,6 +84,45 @@ _SUBS = [
     (re.compile(r"ss/\d+"), "ss/P"),
     (re.compile(r"(?<![\d.])4:[1-9]\d*"), "4:P"),  # ss's own sock_diag socket, with -n
 ]
+
+
+# An AF_UNIX row: ... name, its inode (the "port"), "*" and the peer's inode;
+# the last such group of the line (an unnamed socket's "*" can follow the
+# Send-Q digits as the peer's "*" follows the inode).
+_UNIX_ROW = re.compile(r"^(?P<head>.*\S )(?P<ino>\d+) +\* (?P<peer>\d+)(?= |$) *(?P<tail>.*)$")
+_UNIX_SUBS = [
+    (re.compile(r"(?<= )@[0-9a-f]{5}(?= )"), "@AUTOB"),  # autobind's random name
+    (re.compile(r"dev:\d+/\d+"), "dev:D"),  # the device of the socket file's filesystem
+    (re.compile(r"Port *"), "Port "),  # the header's port columns are inode-wide
+]
+
+
+def unix_relabel(text: str) -> str:
+    """AF_UNIX rows with their inode numbers (whose widths set the two port
+    columns' widths) replaced by what they point at: a row's own inode by
+    "I", its peer's by a label naming the peer row (its columns up to the
+    name, and what that row's peer is), the same for ``-e``'s "peers:".
+    The padding of everything else is kept."""
+    lines = text.splitlines()
+    rows = {i: m for i, line in enumerate(lines) if (m := _UNIX_ROW.match(line))}
+    head_of = {m["ino"]: " ".join(m["head"].split()) for m in rows.values()}
+
+    def label(ino: str) -> str:
+        if ino == "0":
+            return "0"
+        peer = next((m["peer"] for m in rows.values() if m["ino"] == ino), None)
+        if peer is None:
+            return "P?"
+        return f"P<{head_of[ino]} -> {head_of.get(peer, '?') if peer != '0' else '0'}>"
+
+    for i, m in rows.items():
+        tail = re.sub(r"(?<=peers:)((?: \d+)*)",
+                      lambda t: "".join(f" {label(n)}" for n in t[1].split()), m["tail"])
+        lines[i] = f"{m['head']}I * {label(m['peer'])} {tail}"
+    out = "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+    for pat, rep in _UNIX_SUBS:
+        out = pat.sub(rep, out)
+    return out
 
 
 def normalise(text: str, *, loose: bool = False, ordered: bool = False, header: bool = True,

@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
-from ss_harness import load, normalise, normalise_err, replay
+from ss_harness import load, normalise, normalise_err, replay, unix_relabel
 
 import usernet.socket as us
 from usernet import Kernel
 from usernet.tools import run_argv
 from usernet.tools.ss import (
     Output,
+    fnmatch_casefold,
     print_ms_timer,
     sprint_bw,
     tcp_stats_text,
 )
 from usernet.wait import sleep
 
-SCENARIOS = ("udp_raw", "tcp_states", "tcp_listen", "none")
+SCENARIOS = ("udp_raw", "tcp_states", "tcp_listen", "none", "unix")
 
 # Runs whose difference is known, and why (for the owners of the other parts).
 KNOWN: dict[tuple[str, str], str] = {
@@ -106,8 +108,11 @@ def test_as_the_real_ss(name: str, index: int) -> None:
     # Without anything in the "Process" column the padding does not depend on
     # the row order: then it is compared too.
     strip = re.search(r"(^| )-[a-zA-Z]*[eopiT]|--(tos|inet)", real["args"]) is not None
-    want = normalise(real["stdout"], header=header, loose=loose, subs=subs, strip=strip)
-    got = normalise(mine["stdout"], header=header, loose=loose, subs=subs, strip=strip)
+    want_text, got_text = real["stdout"], mine["stdout"]
+    if name == "unix":
+        want_text, got_text = unix_relabel(want_text), unix_relabel(got_text)
+    want = normalise(want_text, header=header, loose=loose, subs=subs, strip=strip)
+    got = normalise(got_text, header=header, loose=loose, subs=subs, strip=strip)
     if "i" in real["args"].split()[0] if real["args"] else False:
         _compare_info(want, got)
     else:
@@ -226,6 +231,25 @@ def test_tcp_info_line_as_ss_prints_it() -> None:
     assert tcp_stats_text(listen, "cubic", True, True) == " cubic cwnd:10 unacked:1"
 
 
+def test_unix_patterns_as_glibc_fnmatch() -> None:
+    """ss matches an AF_UNIX name with fnmatch(FNM_CASEFOLD): the port
+    against this machine's C library, pattern by name."""
+    import ctypes
+    import itertools
+
+    fnmatch = ctypes.CDLL(None).fnmatch
+    fnm_casefold = 1 << 4
+    patterns = ["*", "?*", "", "/tmp/*", "*.SOCK", "[ab]*", "*[!a-z]", "*[^a-z]", "[]x]*",
+                "[!]]*", "\\*x", "*\\.s*", "[[:upper:]]*", "*[[:digit:]]", "[a-", "[", "a[",
+                "[z-a]*", "[!z-a]", "@*", "*[[:alpha:][:digit:]]", "[\\]]*", "*\\", "[a-c-e]*",
+                "[*]*", "?", "@?????", "*/*/*", "[[:bogus:]]", "*[[:punct:]]*", "[A-C]*"]
+    names = ["", "/tmp/x.sock", "@abc12", "Abc", "]x", "*x", "a", "x.s", "9", "-", "\\", "e",
+             "a[", "[", "/a/b", "B", ":", "[[:bogus:]]"]
+    wrong = [(p, n) for p, n in itertools.product(patterns, names)
+             if fnmatch_casefold(p, n) != (fnmatch(p.encode(), n.encode(), fnm_casefold) == 0)]
+    assert wrong == []
+
+
 # -- usernet-only behaviour --------------------------------------------------------------
 
 
@@ -265,6 +289,53 @@ def test_each_namespace_sees_its_own_sockets(two: Kernel) -> None:
     for s in (sa, sb, lb):
         s.close()
     assert k.cmd("ip netns exec b ss -tuanH").stdout == ""
+
+
+def _unix_rows(k: Kernel, cmd: str, path: str) -> list[list[str]]:
+    """ss's rows as words, the temporary directory shown as "D"."""
+    return [line.replace(path, "D").split() for line in k.cmd(cmd).stdout.splitlines()]
+
+
+def test_each_namespace_sees_its_own_unix_sockets(two: Kernel, tmp_path: Path) -> None:
+    """As the real 6.18 kernel showed it (a listener and a datagram socket in
+    a; a datagram socket of the same abstract name and a client connecting to
+    the listener's path in b): the embryo, and then the accepted socket, live
+    in the connecting socket's namespace, b; a lists its listener, with the
+    queued client as its one peer until the accept."""
+    k, d = two, str(tmp_path)
+    with k.netns("a"):
+        la = us.socket(us.AF_UNIX, us.SOCK_STREAM)
+        aa = us.socket(us.AF_UNIX, us.SOCK_DGRAM)
+    la.bind(d + "/srv")
+    la.listen(2)
+    aa.bind(b"\0same")
+    with k.netns("b"):
+        ab = us.socket(us.AF_UNIX, us.SOCK_DGRAM)
+        cb = us.socket(us.AF_UNIX, us.SOCK_STREAM)
+    ab.bind(b"\0same")
+    cb.connect(d + "/srv")
+    a = _unix_rows(k, "ip netns exec a ss -xaeH", d)
+    b = _unix_rows(k, "ip netns exec b ss -xaH", d)
+    client = b[1][5]
+    assert [[w for w in r if not w.startswith(("ino:", "dev:"))] for r in a] == [
+        ["u_str", "LISTEN", "1", "2", "D/srv", a[0][5], "*", "0", "<->", "peers:", client],
+        ["u_dgr", "UNCONN", "0", "0", "@same", a[1][5], "*", "0", "<->"]]
+    assert a[0][9].startswith("ino:")  # the socket file's
+    assert b == [["u_dgr", "UNCONN", "0", "0", "@same", b[0][5], "*", "0"],
+                 ["u_str", "ESTAB", "0", "0", "*", client, "*", "0"]]
+    assert len({a[0][5], a[1][5], b[0][5], client}) == 4  # one inode each
+    assert k.cmd("ss -xaH").stdout == ""  # init_net has none
+    assert _unix_rows(k, "ss -N a -xaH", d) == [r[:8] for r in a]
+    conn, _ = la.accept()
+    assert _unix_rows(k, "ip netns exec a ss -xaeH", d)[0][-1] == "peers:"
+    b = _unix_rows(k, "ip netns exec b ss -xH", d)  # the connected ones
+    accepted = b[1][5]
+    assert b == [["u_str", "ESTAB", "0", "0", "*", client, "*", accepted],
+                 ["u_str", "ESTAB", "0", "0", "D/srv", accepted, "*", client]]
+    assert accepted not in {r[5] for r in _unix_rows(k, "ip netns exec a ss -xaH", d)}
+    for sk in (la, aa, ab, cb, conn):
+        sk.close()
+    assert k.cmd("ip netns exec a ss -xaH").stdout == k.cmd("ip netns exec b ss -xaH").stdout == ""
 
 
 def test_sockets_of_a_spawned_process_and_their_descriptors(two: Kernel) -> None:

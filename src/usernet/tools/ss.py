@@ -27,14 +27,27 @@ is the real program's byte for byte:
   queue entries as ``SYN-RECV``).  UDP by port.  Raw sockets come, as on the
   oracle kernel (no ``raw_diag``), from the ``/proc/net/raw`` reading: no
   ``%dev``, no ``-e`` details.  Netlink: the kernel's own netlink sockets of
-  a namespace and ss's ``sock_diag`` socket, as ``ss -a`` shows them.  There
-  are no unix, packet or other sockets in usernet; DCCP is absent as on the
-  oracle (ss reports "RTNETLINK answers: Invalid argument" when asked).
+  a namespace and ss's ``sock_diag`` socket, as ``ss -a`` shows them.
+  AF_UNIX, as ``unix_diag`` reports a namespace's sockets (those created
+  there; an accepted one was created in the connecting socket's
+  namespace), every one with an inode (not an embryo still in a listener's
+  queue): ``u_str``/``u_dgr``/``u_seq``, the name (``*`` unnamed, an
+  abstract one with ``@`` for each NUL), the inode as the port, the peer
+  always as ``*`` with the peer's inode (0: none); the state filter is the
+  kernel's, and ``src``/``dst`` patterns, ``autobound`` and the rest are
+  run_ssfilter's (a unix pattern is glibc's ``fnmatch`` with
+  ``FNM_CASEFOLD``; the peer has no name, so ``dst`` sees "").  ``-e`` adds
+  the shutdown mask, the socket file's inode and device and a listener's
+  queued peers; there is no ``uid:``/``ino:``/``sk:`` for them.  There are
+  no packet or other sockets in usernet; DCCP is absent as on the oracle
+  (ss reports "RTNETLINK answers: Invalid argument" when asked).
 * **Queues.**  As Linux reports them: for a listener the accept queue and
   the backlog; for a TCP connection the bytes not yet read (``rcv_nxt -
   copied_seq``, a received FIN counting one) and those not yet acknowledged
   (``write_seq - snd_una``, a SYN or FIN counting one); for UDP and raw
-  sockets the receive memory (the skb truesize of what is queued) and 0.
+  sockets the receive memory (the skb truesize of what is queued) and 0;
+  for AF_UNIX the bytes queued (a datagram socket: its first datagram's)
+  and the truesize of what the socket sent that is still unread.
 * **Names.**  Without ``-n`` ports are named from netbase 6.4's
   ``/etc/services`` (outside the namespace's ephemeral port range) and raw
   sockets' protocols from ``/etc/protocols``, copied below so that output
@@ -57,6 +70,7 @@ Not supported: ``-s``, ``-m``, ``-E``, ``-K``, ``-D``, ``-F`` (an error says so)
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +81,7 @@ from . import Proc, ToolExit
 if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..net import Net
+    from ..unix.af_unix import UnixSock
 
 VERSION = "ss utility, iproute2-6.1.0\n"
 
@@ -487,6 +502,7 @@ class HostCond:
     iface: int = 0
     mark: int = 0
     mask: int = 0
+    pattern: str = ""  # an AF_UNIX name's shell pattern (unix_match)
 
 
 @dataclass
@@ -818,7 +834,13 @@ def parse_hostcond(ctx: _Ctx, text: str, is_port: bool) -> HostCond:
         if addr.startswith(prefix):
             fam, addr = pfam, addr[len(prefix):]
             break
-    if fam in (AF_UNIX, AF_PACKET, AF_NETLINK, AF_VSOCK):
+    if fam == AF_UNIX:
+        # the rest of the word, whatever it is, is a pattern for the name
+        cond.family = fam
+        cond.pattern = addr
+        _set_family(ctx, fam)
+        return cond
+    if fam in (AF_PACKET, AF_NETLINK, AF_VSOCK):
         # no such sockets here: a condition on them matches nothing of ours
         cond.family = fam
         cond.addrs = [Prefix(fam, -1, 1)]
@@ -931,6 +953,9 @@ class SockStat:
     kernel_filter: bool = True  # the kernel's bytecode applies
     netlink: tuple[str, str] | None = None  # netlink (local, port) texts
     netlink_numeric: tuple[str, str] | None = None
+    unix_name: str | None = None  # UNIX_DIAG_NAME as ss shows it ("@" for NULs)
+    vfs: tuple[int, int] | None = None  # UNIX_DIAG_VFS: the socket file's (dev, inode)
+    icons: list[int] | None = None  # UNIX_DIAG_ICONS: a listener's queued peers
 
 
 class _Ids:
@@ -1236,6 +1261,217 @@ def _nl_stat(prot: int, name: str, pid: int, rq: int) -> SockStat:
                     netlink_numeric=(str(prot), str(pid)))
 
 
+# -- AF_UNIX (unix_diag) ---------------------------------------------------------------------
+
+_UNIX_NETIDS = {1: "u_str", 2: "u_dgr", 5: "u_seq"}  # unix_netid_name
+_UNIX_DBS = {1: UNIX_ST_DB, 2: UNIX_DG_DB, 5: UNIX_SQ_DB}
+
+
+def unix_sockets(net: Net) -> list[UnixSock]:
+    """The namespace's AF_UNIX sockets that have an inode (an embryo waiting
+    in a listener's queue has none until accepted: sk_diag_dump skips it)."""
+    from ..unix.af_unix import unix_table
+
+    return [sk for sk in list(unix_table(net.kernel).socks)
+            if sk.net is net and sk.file_cred is not None]
+
+
+def _unix_ino(ctx: _Ctx, sk: UnixSock | None) -> int:
+    """sock_i_ino: 0 for no socket, an embryo or a released one."""
+    if sk is None or sk.closed or sk.file_cred is None:
+        return 0
+    return _ids(ctx.kernel).inode(sk)
+
+
+def unix_show_name(addr: bytes | None) -> str | None:
+    """The name as unix_show_sock turns UNIX_DIAG_NAME into text: an
+    abstract name with each NUL shown as "@", a path up to its NUL."""
+    if addr is None:
+        return None
+    if addr[:1] == b"\0":
+        text = addr.replace(b"\0", b"@")
+    else:
+        end = addr.find(b"\0")
+        text = addr if end < 0 else addr[:end]
+    return text.decode("utf-8", "replace")
+
+
+def _kernel_dev(st_dev: int) -> tuple[int, int]:
+    """udiag_vfs_dev is the kernel's own dev_t (major << 20 | minor), which
+    ss splits with glibc's major()/minor() as if it were a user one."""
+    dev = (os.major(st_dev) << 20) | os.minor(st_dev)
+    return ((dev >> 8) & 0xFFF) | ((dev >> 32) & ~0xFFF), (dev & 0xFF) | ((dev >> 12) & ~0xFF)
+
+
+def _unix_stats(ctx: _Ctx) -> Iterator[SockStat]:
+    """unix_diag_dump with UDIAG_SHOW_NAME|PEER|RQLEN (and VFS|ICONS for -e),
+    the sockets of a type ss does not want skipped (unix_type_skip)."""
+    for sk in unix_sockets(ctx.net):
+        if not ctx.filter.dbs & (1 << _UNIX_DBS.get(sk.type, UNIX_DG_DB)):
+            continue
+        rq, wq = sk.diag_rqlen()
+        icons = None
+        if sk.state == SS_LISTEN:
+            icons = [_unix_ino(ctx, new.peer) for new in sk.acceptq]
+        yield SockStat(_UNIX_NETIDS.get(sk.type, "u_dgr"), sk.state, rq=rq, wq=wq,
+                       family=AF_UNIX, lport=_unix_ino(ctx, sk),
+                       rport=_unix_ino(ctx, sk.peer), obj=sk, kernel_filter=False,
+                       shutdown=sk.sk_shutdown, unix_name=unix_show_name(sk.addr),
+                       vfs=sk.bsd_key, icons=icons)
+
+
+def _print_unix(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, int]]]) -> None:
+    """unix_stats_print and unix_show_sock's -e details: the peer is always
+    shown as "*" (the dump does not name it), with its inode as the port."""
+    o = ctx.out
+    o.out(f"{s.unix_name or '*'} ")
+    o.field_next()
+    o.out(str(s.lport))
+    o.field_next()
+    o.out("* ")
+    o.field_next()
+    o.out(str(s.rport))
+    o.field_next()
+    _print_users(ctx, s, users)
+    if not ctx.opts.show_details:
+        return
+    mask = s.shutdown or 0
+    o.out(" " + ("-" if mask & 1 else "<") + "-" + ("-" if mask & 2 else ">"))
+    if s.vfs is not None:
+        major, minor = _kernel_dev(s.vfs[0])
+        o.out(f" ino:{s.vfs[1]} dev:{major}/{minor}")
+    if s.icons is not None:
+        o.out(" peers:" + "".join(f" {ino}" for ino in s.icons))
+
+
+_FNM_CLASSES: dict[str, Callable[[str], bool]] = {
+    "alnum": str.isalnum, "alpha": str.isalpha, "blank": lambda c: c in " \t",
+    "cntrl": lambda c: ord(c) < 32 or ord(c) == 127, "digit": str.isdigit,
+    "graph": lambda c: 32 < ord(c) < 127, "lower": str.islower,
+    "print": lambda c: 32 <= ord(c) < 127,
+    "punct": lambda c: 32 < ord(c) < 127 and not c.isalnum(), "space": str.isspace,
+    "upper": str.isupper, "xdigit": lambda c: c in "0123456789abcdefABCDEF",
+}
+# a pattern item: _FNM_STAR, _FNM_ANY, a (lower-case) character, or a bracket
+# (negated, ranges, classes)
+_FnmItem = int | str | tuple[bool, list[tuple[str, str]], list[str]]
+_FNM_STAR, _FNM_ANY = 0, 1
+
+
+def fnmatch_casefold(pattern: str, name: str) -> bool:
+    """glibc's fnmatch(pattern, name, FNM_CASEFOLD): ``*`` and ``?`` match
+    any character, "/" and a leading "." too; brackets with ``!`` or ``^``,
+    ranges and classes; a backslash quotes the next character (a pattern
+    ending in one matches nothing).  Characters and ranges compare in lower
+    case, classes test the name's character as it is."""
+    items = _fnm_items(pattern)
+    if items is None:
+        return False
+    # the usual glob walk: on a mismatch, let the last "*" take one more char
+    p = n = 0
+    star, star_n = -1, 0
+    while n < len(name):
+        if p < len(items) and items[p] == _FNM_STAR:
+            star, star_n = p, n
+            p += 1
+        elif p < len(items) and _fnm_one(items[p], name[n]):
+            p += 1
+            n += 1
+        elif star >= 0:
+            star_n += 1
+            p, n = star + 1, star_n
+        else:
+            return False
+    return all(item == _FNM_STAR for item in items[p:])
+
+
+def _fnm_one(item: _FnmItem, ch: str) -> bool:
+    if isinstance(item, int):
+        return item == _FNM_ANY
+    if isinstance(item, str):
+        return item == ch.lower()
+    negate, ranges, classes = item
+    low = ch.lower()
+    hit = any(lo <= low <= hi for lo, hi in ranges) or any(
+        _FNM_CLASSES[c](ch) for c in classes)
+    return hit != negate
+
+
+def _fnm_items(pattern: str) -> list[_FnmItem] | None:
+    """The pattern as items; "\\x" is the character x (None: a trailing "\\")."""
+    items: list[_FnmItem] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        i += 1
+        if ch == "\\":
+            if i >= n:
+                return None
+            items.append(pattern[i].lower())
+            i += 1
+        elif ch == "[" and (bracket := _fnm_bracket(pattern, i)) is not None:
+            item, i = bracket
+            items.append(item)
+        else:
+            items.append(_FNM_STAR if ch == "*" else _FNM_ANY if ch == "?" else ch.lower())
+    return items
+
+
+def _fnm_bracket(pattern: str, i: int) -> tuple[_FnmItem, int] | None:
+    """A bracket from just after its "[": (item, index past its "]"), or
+    None when it is not closed (then "[" is an ordinary character)."""
+    n = len(pattern)
+    negate = i < n and pattern[i] in "!^"
+    i += negate
+    ranges: list[tuple[str, str]] = []
+    classes: list[str] = []
+    first = True
+    while i < n:
+        ch = pattern[i]
+        if ch == "]" and not first:
+            return (negate, ranges, classes), i + 1
+        first = False
+        if pattern.startswith("[:", i):
+            end = pattern.find(":]", i + 2)
+            if end >= 0 and pattern[i + 2:end] in _FNM_CLASSES:
+                classes.append(pattern[i + 2:end])
+                i = end + 2
+                continue
+        if ch == "\\" and i + 1 < n:
+            i += 1
+            ch = pattern[i]
+        if pattern[i + 1:i + 2] == "-" and i + 2 < n and pattern[i + 2] != "]":
+            ranges.append((ch.lower(), pattern[i + 2].lower()))
+            i += 3
+            continue
+        ranges.append((ch.lower(), ch.lower()))
+        i += 1
+    return None
+
+
+def _unix_cond_match(cond: HostCond, s: SockStat, local: bool) -> bool:
+    """run_ssfilter's src/dst for an AF_UNIX socket: a unix pattern against
+    the name ("" when unnamed; the peer has no name in the dump); an inet
+    condition sees the address bytes zero when there is no name (ss keeps a
+    pointer to the name there: it never matches a prefix)."""
+    name = s.unix_name if local else None
+    if cond.family == AF_UNIX:
+        return fnmatch_casefold(cond.pattern, name or "")
+    if cond.family in (AF_PACKET, AF_NETLINK, AF_VSOCK):
+        return False
+    if cond.port != -1 and cond.port != (s.lport if local else s.rport):
+        return False
+    if not cond.addrs:
+        return True
+    return name is None and any(_addr_match(p.family, 0, p) for p in cond.addrs)
+
+
+def _unix_autobound(name: str | None) -> bool:
+    """Unnamed, or named by autobind: "@" and five lowercase hex digits."""
+    return name is None or (len(name) == 6 and name[0] == "@"
+                            and all(c in "0123456789abcdef" for c in name[1:]))
+
+
 # -- tcp_info (tcp_get_info) ----------------------------------------------------------------
 
 
@@ -1472,6 +1708,10 @@ def run_filter(ctx: _Ctx, node: Node, s: SockStat, kernel: bool) -> bool:
     if kind == "not":
         return not run_filter(ctx, node.pred, s, kernel)
     cond: HostCond = node.pred
+    if s.family == AF_UNIX and kind in ("auto", "dcond", "scond"):
+        if kind == "auto":
+            return _unix_autobound(s.unix_name)
+        return _unix_cond_match(cond, s, kind == "scond")
     if kind == "auto":
         if kernel:
             return not s.userlocks & SOCK_BINDPORT_LOCK
@@ -1664,6 +1904,9 @@ def _print_sock(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, in
     o.field_set(COL_SENDQ)
     o.out(f"{s.wq:<6d}")
     o.field_set(COL_ADDR)
+    if s.family == AF_UNIX:
+        _print_unix(ctx, s, users)
+        return
     if s.netlink is not None:
         assert s.netlink_numeric is not None
         prot, who = s.netlink_numeric if opts.numeric else s.netlink
@@ -1691,13 +1934,8 @@ def _print_sock(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, in
     o.out(_port_name(ctx, s.rport, proto))
     o.field_next()
     ino = _ids(ctx.kernel).inode(s.obj) if s.has_ino and s.obj is not None else 0
-    if (opts.show_processes or opts.show_threads) and ino:
-        owners = users.get(id(s.obj))
-        if owners:
-            tid = opts.show_threads > 0
-            o.out(" users:(" + ",".join(
-                f'("{name}",pid={pid},{f"tid={pid}," if tid else ""}fd={fd})'
-                for name, pid, fd in owners) + ")")
+    if ino:
+        _print_users(ctx, s, users)
     if s.proc_path:
         return
     if opts.show_options and s.timer is not None and s.timer[0]:
@@ -1722,6 +1960,19 @@ def _print_sock(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, in
             o.out("\n\t")
         if opts.show_tcpinfo and s.info is not None:
             o.out(tcp_stats_text(s.info(), s.cong, opts.show_options, opts.numeric))
+
+
+def _print_users(ctx: _Ctx, s: SockStat, users: dict[int, list[tuple[str, int, int]]]) -> None:
+    """proc_ctx_print: -p's (and -T's) " users:(...)" of a socket with an inode."""
+    opts = ctx.opts
+    if not (opts.show_processes or opts.show_threads):
+        return
+    owners = users.get(id(s.obj))
+    if owners:
+        tid = opts.show_threads > 0
+        ctx.out.out(" users:(" + ",".join(
+            f'("{name}",pid={pid},{f"tid={pid}," if tid else ""}fd={fd})'
+            for name, pid, fd in owners) + ")")
 
 
 def _c_hash_x(value: int) -> str:
@@ -1988,12 +2239,14 @@ def main(proc: Proc, argv: list[str]) -> int:
 
 def _collect(ctx: _Ctx) -> Iterator[SockStat]:
     """The sockets to show, in ss's order: netlink, packet, unix, raw, udp, tcp,
-    dccp, ... (packet, unix and the others have none here)."""
+    dccp, ... (packet and the others have none here)."""
     f = ctx.filter
     inet = bool(f.families & _INET_FAMS)
     v4 = bool(f.families & (1 << AF_INET)) and ctx.opts.preferred_family != AF_INET6
     if f.dbs & (1 << NETLINK_DB) and f.families & (1 << AF_NETLINK) and f.states & _CLOSE:
         yield from _select(ctx, _netlink_stats(ctx))
+    if f.dbs & UNIX_DBM and f.families & (1 << AF_UNIX):
+        yield from _select(ctx, _unix_stats(ctx))
     if f.dbs & (1 << RAW_DB) and f.families & (1 << AF_INET):
         yield from _select(ctx, _raw_stats(ctx.net))
     if f.dbs & (1 << UDP_DB) and inet and v4:

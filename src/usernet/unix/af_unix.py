@@ -79,11 +79,14 @@ class UnixTable:
     """The kernel's AF_UNIX names: abstract ones by (namespace, type, name),
     filesystem ones by the (device, inode) of their socket file."""
 
-    __slots__ = ("abstract", "bsd")
+    __slots__ = ("abstract", "bsd", "socks")
 
     def __init__(self) -> None:
         self.abstract: dict[tuple[Net, int, bytes], UnixSock] = {}
         self.bsd: dict[tuple[int, int], UnixSock] = {}
+        # every socket from creation to release, named or not, in creation
+        # order (the per-namespace table unix_diag walks)
+        self.socks: dict[UnixSock, None] = {}
 
 
 def unix_table(kernel: Kernel) -> UnixTable:
@@ -114,6 +117,7 @@ class UnixSock(Sock):
         self.acceptq: deque[UnixSock] = deque()
         self.backlog = 0
         self.max_dgram_qlen = sysctl_int(net, "net.unix.max_dgram_qlen")
+        unix_table(net.kernel).socks[self] = None
 
     # -- names -------------------------------------------------------------------------
 
@@ -214,7 +218,9 @@ class UnixSock(Sock):
         """unix_stream_connect's second half: an embryo for the listener,
         made in this socket's namespace, connected to this socket."""
         new = UnixSock(self.net, self.type)
+        new.file_cred = None  # no file (sk_socket) until accept() grafts one
         new.addr = other.addr
+        new.bsd_key = other.bsd_key  # the listener's path, as path_get shares it
         new.peer_cred = _cred_of_current(self)
         new.state = TCP_ESTABLISHED
         new.peer = self
@@ -234,10 +240,14 @@ class UnixSock(Sock):
             raise KernelError(errno.EPERM)
         old = self.peer
         self.peer = other
-        self.state = TCP_ESTABLISHED
+        # both ends read as connected (Linux 5.17+); a former peer that talks
+        # to nobody itself reads as unconnected again
+        self.state = other.state = TCP_ESTABLISHED
         self.peer_cred = other.peer_cred
         if old is not None and old is not other:
             self._dgram_disconnected(old)
+            if old.peer is None:
+                old.state = TCP_CLOSE
 
     def _dgram_disconnected(self, other: UnixSock) -> None:
         """unix_dgram_disconnected: drop the queue; a live old peer that
@@ -419,6 +429,18 @@ class UnixSock(Sock):
             sender.wmem -= skb[1]
             sender.wq.wake_up()
 
+    def diag_rqlen(self) -> tuple[int, int]:
+        """sk_diag_show_rqlen: a listener's accept queue and backlog; else
+        unix_inq_len (a stream's or packet socket's queued bytes, the first
+        datagram's length) and unix_outq_len (sk_wmem_alloc)."""
+        if self.state == TCP_LISTEN:
+            return len(self.acceptq), self.backlog
+        if self.type == SOCK_STREAM:
+            return len(self.rbuf), self.wmem
+        if self.type == SOCK_SEQPACKET:
+            return sum(len(m[0]) for m in self.msgs), self.wmem
+        return (len(self.msgs[0][0]) if self.msgs else 0), self.wmem
+
     def shutdown(self, how: int) -> None:
         """unix_shutdown: this end's directions, mirrored on a stream peer."""
         if how not in (0, 1, 2):
@@ -501,6 +523,7 @@ class UnixSock(Sock):
         while self.acceptq:
             self.acceptq.popleft()._release(embryo=True)
         self.state = TCP_CLOSE
+        table.socks.pop(self, None)
         self.wq.wake_up()
         super().close()
 

@@ -175,6 +175,96 @@ sleep(0.3)
 TCP_LISTEN_ARGS = ["-tan", "-tano", "-tl", "-ta", "-tlni", "-tlnie", "-tanH", "-tlp", "-tani",
                    "-ltn state syn-sent", "-tn state syn-sent"]
 
+# AF_UNIX sockets of every kind.  Paths live in a directory of a fixed name
+# (made afresh) and abstract names are fixed, so that both sides print the
+# same names; only the autobound name ("@" and five hex digits) is random.
+UNIX = '''
+import os, shutil
+D = "/tmp/usernet-ss-unix"
+shutil.rmtree(D, ignore_errors=True)
+os.mkdir(D)
+AF, ST, DG, SQ = socket.AF_UNIX, socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_SEQPACKET
+ls = socket.socket(AF, ST); ls.bind(D + "/stream.sock"); ls.listen(5)
+c1 = socket.socket(AF, ST); c1.connect(D + "/stream.sock")
+a1, _ = ls.accept()
+c1.sendall(b"x" * 1000)
+c1.sendall(b"x" * 24)
+a1.sendall(b"y" * 300)
+al = socket.socket(AF, ST); al.bind("\\0usernet-ss-abstract"); al.listen(3)
+c2 = socket.socket(AF, ST); c2.connect("\\0usernet-ss-abstract")
+c2.sendall(b"w" * 70)
+p1, p2 = socket.socketpair()
+p1.sendall(b"z" * 10)
+p2.shutdown(socket.SHUT_WR)
+d = socket.socket(AF, DG); d.bind(D + "/dgram.sock")
+s1 = socket.socket(AF, DG)
+s1.sendto(b"a" * 100, D + "/dgram.sock")
+s1.sendto(b"b" * 2000, D + "/dgram.sock")
+au = socket.socket(AF, DG); au.bind("")
+au.sendto(b"c" * 5, D + "/dgram.sock")
+dc = socket.socket(AF, DG); dc.connect(D + "/dgram.sock")
+dc.send(b"e" * 50)
+nul = socket.socket(AF, DG); nul.bind(b"\\0ss\\0nul")
+q1, q2 = socket.socketpair(AF, SQ)
+q1.send(b"q" * 64)
+q1.send(b"r" * 128)
+g1, g2 = socket.socketpair(AF, DG)
+g2.send(b"g" * 33)
+bs = socket.socket(AF, ST); bs.bind(D + "/bound-only.sock")
+us = socket.socket(AF, ST)
+gone = socket.socket(AF, DG); gone.bind(D + "/gone.sock"); os.unlink(D + "/gone.sock")
+k1, k2 = socket.socketpair()
+k2.close()
+m1, m2 = socket.socketpair()
+m1.sendall(b"m" * 1000)
+m1.sendall(b"n" * 100)
+m2.recv(1050)
+b1, b2 = socket.socketpair()
+b1.sendall(b"B" * 50000)
+re1 = socket.socket(AF, DG); re1.bind(D + "/re1.sock")
+re2 = socket.socket(AF, DG); re2.bind(D + "/re2.sock")
+rc = socket.socket(AF, DG); rc.connect(D + "/re1.sock"); rc.connect(D + "/re2.sock")
+ql = socket.socket(AF, SQ); ql.bind(D + "/seq.sock"); ql.listen(1)
+qc = socket.socket(AF, SQ); qc.connect(D + "/seq.sock")
+qa, _ = ql.accept()
+qc.send(b"s" * 10)
+el = socket.socket(AF, ST); el.bind("\\0usernet-ss-orphan"); el.listen(2)
+ec = socket.socket(AF, ST); ec.connect("\\0usernet-ss-orphan"); ec.close()
+dd1 = socket.socket(AF, DG); dd1.bind(D + "/dd.sock")
+dd2 = socket.socket(AF, DG); dd2.connect(D + "/dd.sock"); dd1.close()
+long = socket.socket(AF, DG); long.bind(b"\\0" + b"L" * 107)
+cut = socket.socket(AF, DG); cut.bind(D.encode() + b"/cut.sock\\0junk")
+f1, f2 = socket.socketpair()
+f1.setblocking(False)
+try:
+    while True:
+        f1.send(b"f" * 65536)
+except BlockingIOError:
+    pass
+'''
+
+UNIX_ARGS = [
+    "", "-x", "-xa", "-a", "-xl", "-xp", "-xe", "-xn", "-xH", "-f unix", "-A unix_stream",
+    "-xan", "-xap", "-xae", "-xaeH", "-xlp", "-xln", "-xle", "-xao", "-xai", "-xaT",
+    "-A unix_dgram", "-A unix_dgram -a", "-A unix_seqpacket", "-A u_seq -a", "-A u_str,u_dgr -a",
+    "-A unix -a", "-A unix,tcp -a", "-A 'all,!unix_dgram' -a", "-A u_str -l", "-xa4",
+    "-f unix -f inet -a", "-xt", "-xaO",
+    "-x src /tmp/*", "-xa src /tmp/*", "-xa src /tmp/usernet-ss-unix/*.sock",
+    "-xa src '/TMP/USERNET-SS-UNIX/STREAM.SOCK'", "-xa src @*", "-xa src '*'", "-xa src '?*'",
+    "-xa src '@ss@nul'", "-xa src '*[gn]*'", "-xa src '/[[:lower:]]*'",
+    "-x src /tmp/usernet-ss-unix/[sd]*", "-xa src '*[!a-z].sock'", "-xa src '*\\\\.sock'",
+    "-xa src unix:@usernet*", "-a src unix:/tmp/*", "-xa dst '*'", "-xa dst /tmp/*",
+    "-xa not src /tmp/*", "-xa src /tmp/* or src @*", "-xa src /tmp/* and not src *dgram*",
+    "-xa autobound", "-xa not autobound", "-xa sport = :0", "-xa sport > :1",
+    "-xa dport = :0", "-xa dport != :0", "-xa dev lo", "-xa fwmark = 0", "-xa src inet:1.2.3.4",
+    "-xa state listening", "-xa state connected", "-xa state unconnected",
+    "-x state established", "-xa exclude established", "-xa state all", "-xa state closed",
+    "-xa state listening state unconnected", "-xH state established",
+    "-a unix", "-x -a -n -p -e", "-A unix -a dst 0.0.0.0/8", "-A unix -a src 0.0.0.0/0",
+    "-A unix -a src 1.2.3.4", "-A unix -a dport = :0", "-A unix -a dport > :0",
+    "-A unix -a sport < :1", "-A unix -a autobound", "-a dport = :0",
+]
+
 NONE = ""
 
 NONE_ARGS = [
@@ -199,6 +289,7 @@ def scenario_list() -> dict[str, dict[str, object]]:
         "tcp_listen": {"setup": LO_AND_VETH, "code": TCP_LISTEN, "args": TCP_LISTEN_ARGS},
         "tcp_bulk": {"setup": LO_AND_VETH, "code": TCP_BULK, "args": TCP_BULK_ARGS},
         "none": {"setup": ["ip -n {ns} link set lo up"], "code": NONE, "args": NONE_ARGS},
+        "unix": {"setup": ["ip -n {ns} link set lo up"], "code": UNIX, "args": UNIX_ARGS},
     }
 
 
