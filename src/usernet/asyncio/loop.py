@@ -48,7 +48,7 @@ from ..wait import WaitQueue, wait_event
 if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..process import Process
-    from ..sock import Sock
+    from ..socket._context import Pollable
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -70,8 +70,9 @@ def _fd_of(fileobj: Any) -> int:
     return fd
 
 
-def kernel_sock(kernel: Kernel, fileobj: Any) -> Sock:
-    """The kernel socket behind a usernet descriptor (or socket object)."""
+def kernel_sock(kernel: Kernel, fileobj: Any) -> Pollable:
+    """The kernel socket (or epoll instance) behind a usernet descriptor
+    (or socket object)."""
     sock = getattr(fileobj, "sock", None)
     if sock is not None and getattr(fileobj, "kernel", None) is kernel:
         return sock  # type: ignore[no-any-return]
@@ -91,7 +92,7 @@ class UsernetSelector(selectors.BaseSelector):
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._keys: dict[int, selectors.SelectorKey] = {}
-        self._socks: dict[int, Sock] = {}
+        self._socks: dict[int, Pollable] = {}
         self._wakeq = WaitQueue()
         self._woken = False
 
