@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ftplib
 import hashlib
 import http.client
 import http.server
+import io
 import json
 import logging
 import logging.handlers
@@ -23,6 +25,7 @@ import socket
 import socketserver
 import struct
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -30,6 +33,7 @@ import xmlrpc.client
 import xmlrpc.server
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -703,6 +707,83 @@ def test_tornado_server_and_clients() -> None:
     assert posted == hashlib.sha256(b"t" * 100_000).hexdigest()
     assert (echoed, lines) == ("HELLO", [b"ALPHA\n", b"BETA\n"])
     assert fetched == {"path": "/blocking", "remote": "10.1.0.2"}
+
+
+# -- ftplib against pyftpdlib --------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:The asyn(core|chat) module is deprecated:DeprecationWarning")
+def test_ftplib_against_pyftpdlib() -> None:
+    """pyftpdlib's FTPServer in h2 -- its own loop, on the ``select.epoll``
+    it chose when imported -- and ftplib in h1: passive transfers, then
+    active ones (PORT: the server connects back across the router), both
+    ways.  os.sendfile needs an OS socket, so the handler sends with send()
+    (``use_sendfile = False``, docs/guide.md)."""
+    from pyftpdlib.authorizers import DummyAuthorizer  # type: ignore[import-untyped]
+    from pyftpdlib.handlers import FTPHandler  # type: ignore[import-untyped]
+    from pyftpdlib.servers import FTPServer  # type: ignore[import-untyped]
+
+    blob = hashlib.sha256(b"ftp").digest() * 4096  # 128 KiB
+
+    def scenario(k: Kernel) -> Any:
+        log: list[str] = []
+        logger = logging.getLogger("pyftpdlib")
+        handler = logging.Handler()
+        handler.emit = lambda record: log.append(record.getMessage())  # type: ignore[method-assign]
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            with tempfile.TemporaryDirectory() as root:
+                (Path(root) / "blob.bin").write_bytes(blob)
+                authorizer = DummyAuthorizer()
+                authorizer.add_user("alice", "secret", root, perm="elrw")
+
+                class Handler(FTPHandler):  # type: ignore[misc]
+                    use_sendfile = False
+
+                Handler.authorizer = authorizer
+                servers: list[FTPServer] = []
+
+                def serve() -> None:
+                    srv = FTPServer(("0.0.0.0", 2121), Handler)
+                    servers.append(srv)
+                    srv.serve_forever(timeout=0.5, handle_exit=False)
+
+                proc = k.spawn(serve, netns="h2", name="ftpd")
+                got: dict[str, Any] = {}
+                with ftplib.FTP(timeout=5) as ftp:
+                    ftp.connect("server", 2121)
+                    ftp.login("alice", "secret")
+                    got["names"] = ftp.nlst()
+                    for mode in ("passive", "active"):
+                        ftp.set_pasv(mode == "passive")
+                        down = bytearray()
+                        ftp.retrbinary("RETR blob.bin", down.extend)
+                        ftp.storbinary(f"STOR {mode}.bin", io.BytesIO(bytes(down[::-1])))
+                        got[mode] = hashlib.sha256(down).hexdigest()
+                    got["names_after"] = sorted(ftp.nlst())
+                stored = {name: hashlib.sha256((Path(root) / name).read_bytes()).hexdigest()
+                          for name in ("passive.bin", "active.bin")}
+                servers[0].close_all()
+                proc.result()
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+        transfers = [line.split("] ", 1)[1].split(" seconds=")[0].replace(root, "")
+                     for line in log if "completed=" in line]
+        return got, stored, transfers
+
+    run = run_twice(scenario)
+    got, stored, transfers = run.result
+    digest = hashlib.sha256(blob).hexdigest()
+    assert got == {"names": ["blob.bin"], "passive": digest, "active": digest,
+                   "names_after": ["active.bin", "blob.bin", "passive.bin"]}
+    assert stored == dict.fromkeys(("passive.bin", "active.bin"),
+                                   hashlib.sha256(blob[::-1]).hexdigest())
+    assert transfers == [f"{verb} /{name} completed=1 bytes={len(blob)}" for verb, name in (
+        ("RETR", "blob.bin"), ("STOR", "passive.bin"),
+        ("RETR", "blob.bin"), ("STOR", "active.bin"))]
 
 
 # -- stdlib logging over the network --------------------------------------------------------
