@@ -569,6 +569,47 @@ def test_smtplib_against_asyncio_smtp_server() -> None:
     assert b"\r\n.leading dot\r\n" in body
 
 
+def test_smtplib_against_aiosmtpd() -> None:
+    """aiosmtpd's Controller in h2: a thread that runs an asyncio loop of
+    its own, which ``start`` checks by connecting to 0.0.0.0 -- this host,
+    over lo, which is up here as on any real host.  smtplib sends from h1;
+    ``stop`` ends the loop with call_soon_threadsafe."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import SMTP, Envelope, Session
+
+    class Mailbox:
+        def __init__(self) -> None:
+            self.messages: list[tuple[str | None, list[str], bytes]] = []
+
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            assert isinstance(envelope.content, bytes)
+            self.messages.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
+            return "250 Message accepted for delivery"
+
+    def scenario(k: Kernel) -> Any:
+        k.script("ip -n h2 link set lo up")
+        mailbox = Mailbox()
+        controller = Controller(mailbox, hostname="0.0.0.0", port=2525)
+        k.spawn(controller.start, netns="h2", name="aiosmtpd").result()
+        msg = EmailMessage()
+        msg["From"] = "alice@h1.test"
+        msg["To"] = "bob@h2.test, carol@h2.test"
+        msg["Subject"] = "via aiosmtpd"
+        msg.set_content("Hello,\n.a leading dot\n")
+        with smtplib.SMTP("server", 2525, timeout=5) as smtp:
+            code, banner = smtp.ehlo("h1.test")
+            refused = smtp.send_message(msg)
+        controller.stop()
+        return code, banner.split(b"\n")[0], refused, mailbox.messages
+
+    run = run_twice(scenario)
+    code, first_line, refused, [(sender, rcpts, body)] = run.result
+    assert (code, first_line, refused) == (250, b"localhost", {})  # getfqdn() under the patch
+    assert (sender, rcpts) == ("alice@h1.test", ["bob@h2.test", "carol@h2.test"])
+    assert b"Subject: via aiosmtpd" in body
+    assert b"\r\n.a leading dot\r\n" in body
+
+
 # -- wsgiref + http.client, urllib3's pool, tornado -----------------------------------------
 
 
