@@ -257,16 +257,16 @@ class CopiedAtImport:
     ``class Epoll: _poller = select.epoll`` does: the patch replaces them
     and puts them back, binding as the originals did."""
 
-    poller = select.epoll
-    wait = select.select  # a C function: an instance does not bind it
-    clock = staticmethod(time.monotonic)
+    poller: Any = select.epoll
+    wait: Any = select.select  # a C function: an instance does not bind it
+    clock: Any = staticmethod(time.monotonic)
 
 
 def test_class_attributes_copied_at_import_and_epoll() -> None:
     originals = dict(vars(CopiedAtImport))
     k = router()
     with patched(k, netns="h1"):
-        assert CopiedAtImport.poller is select.epoll is usock.select.epoll
+        assert CopiedAtImport.poller is vars(select)["epoll"] is usock.select.epoll
         assert CopiedAtImport().wait([], [], [], 0) == ([], [], [])
         time.sleep(2)
         assert CopiedAtImport().clock() == 2.0

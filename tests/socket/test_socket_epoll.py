@@ -5,7 +5,9 @@ file."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import random
 
 import pytest
 
@@ -23,7 +25,7 @@ from usernet.socket.select import (
     epoll,
 )
 from usernet.testing import VETH_PAIR
-from usernet.wait import WouldBlockForever
+from usernet.wait import WouldBlockForever, sleep
 
 
 @pytest.fixture
@@ -229,3 +231,127 @@ def test_an_item_leaves_with_its_files_last_descriptor(k: Kernel) -> None:
     assert ep.closed
     for s in (again, cli):
         s.close()
+
+
+def test_epollout_after_a_send_that_fit(k: Kernel) -> None:
+    """A send that fits but leaves less than the write-space threshold, then
+    a wait for EPOLLOUT: only the wake-up of the ACKs that free room can
+    end it (tcp_poll's SOCK_NOSPACE), as pyftpdlib's loop relies on."""
+    def sender() -> tuple[int, bool, int]:
+        lsk = us.create_server(("", 9000))
+        conn, _ = lsk.accept()
+        fd = conn.fileno()
+        conn.setblocking(False)
+        sent = conn.send(b"x" * 65536)
+        with epoll() as ep:
+            ep.register(conn, EPOLLOUT)
+            assert ep.poll(0) == []  # below the threshold: not writable yet
+            t0 = k.sched.now
+            woken = ep.poll(10) == [(fd, EPOLLOUT)]
+            waited = k.sched.now - t0
+        conn.close()
+        lsk.close()
+        return sent, woken, waited
+
+    def receiver() -> int:
+        with us.create_connection(("10.0.0.2", 9000)) as c:
+            total = 0
+            while chunk := c.recv(65536):
+                total += len(chunk)
+            return total
+
+    snd = k.spawn(sender, netns="b")
+    rcv = k.spawn(receiver, netns="a")
+    k.run()
+    sent, woken, waited = snd.result()
+    assert (sent, rcv.result()) == (65536, 65536)
+    assert woken and waited < 1_000_000  # ns: a round trip, not the 10 s timeout
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("edge", [False, True], ids=["level", "edge"])
+@pytest.mark.parametrize("one_send", [False, True], ids=["send-until-EAGAIN", "one-send"])
+def test_echo_server_on_epoll_never_stalls(edge: bool, one_send: bool, seed: int) -> None:
+    """A non-blocking echo server driven only by epoll's reports echoes
+    three clients' streams (a few MB, sent in uneven pieces with pauses).
+    A missing wake-up would leave it waiting: epoll, unlike select and poll,
+    looks at a socket only when it was woken.  "one-send" writes once per
+    report and then waits for EPOLLOUT, as pyftpdlib does."""
+    k = Kernel(seed)
+    k.script(VETH_PAIR)
+    rng = random.Random(f"{edge}{one_send}{seed}")
+    flags = EPOLLET if edge else 0
+    clients = 3
+
+    def server() -> str:
+        lsk = us.create_server(("", 9000))
+        lsk.setblocking(False)
+        ep = epoll()
+        ep.register(lsk, EPOLLIN)
+        conns: dict[int, tuple[us.socket, bytearray]] = {}
+        eof: set[int] = set()
+        done = 0
+        while done < clients:
+            events = ep.poll(60)
+            if not events:
+                return f"stalled with {[(fd, len(out)) for fd, (_, out) in conns.items()]}"
+            for fd, ev in events:
+                if fd == lsk.fileno():
+                    with contextlib.suppress(BlockingIOError):
+                        while True:
+                            c, _ = lsk.accept()
+                            c.setblocking(False)
+                            conns[c.fileno()] = (c, bytearray())
+                            ep.register(c, EPOLLIN | EPOLLRDHUP | flags)
+                    continue
+                c, out = conns[fd]
+                while ev & EPOLLIN and fd not in eof:
+                    try:
+                        data = c.recv(rng.choice([100, 4096, 65536]))
+                    except BlockingIOError:
+                        break
+                    if not data:
+                        eof.add(fd)
+                    out += data
+                    if not edge:
+                        break
+                while out:
+                    try:
+                        del out[:c.send(out[:rng.choice([1000, 30000, 200000])])]
+                    except BlockingIOError:
+                        break
+                    if one_send:
+                        break
+                if fd in eof and not out:
+                    ep.unregister(c)
+                    c.close()
+                    del conns[fd]
+                    done += 1
+                else:
+                    reading = 0 if fd in eof else EPOLLIN | EPOLLRDHUP
+                    ep.modify(c, reading | (EPOLLOUT if out else 0) | flags)
+        ep.close()
+        lsk.close()
+        return "done"
+
+    def client(size: int) -> bool:
+        payload = rng.randbytes(size)
+        got = bytearray()
+        with us.create_connection(("10.0.0.2", 9000), timeout=60) as c:
+            pos = 0
+            while pos < size:
+                pos += c.send(payload[pos:pos + rng.choice([10, 1000, 50000, 300000])])
+                if rng.random() < 0.3:
+                    sleep(k, rng.random() / 100)
+                with contextlib.suppress(BlockingIOError):
+                    got += c.recv(65536, us.MSG_DONTWAIT)
+            c.shutdown(us.SHUT_WR)
+            while data := c.recv(65536):
+                got += data
+        return got == payload
+
+    srv = k.spawn(server, netns="b")
+    procs = [k.spawn(client, rng.randint(1, 2_000_000), netns="a") for _ in range(clients)]
+    k.run(until=600)
+    assert srv.result() == "done"
+    assert [p.result() for p in procs] == [True] * clients
