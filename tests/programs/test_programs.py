@@ -303,11 +303,11 @@ def test_websockets_echo() -> None:
 
 
 def test_uvicorn_starlette_with_httpx_and_websockets() -> None:
-    """uvicorn's ``Server.run`` in h2, started the way test suites do (in a
-    thread, polling ``server.started``); httpx's Client and websockets' sync
-    client in h1.  The idle keep-alive connection outlives uvicorn's
-    ``timeout_keep_alive``: uvicorn closes it and httpx, finding it readable
-    at EOF, opens a new one."""
+    """uvicorn's ``Server.run`` in a process in h2, waited for the way test
+    suites that run it in a thread do (polling ``server.started``); httpx's
+    Client and websockets' sync client (with a thread of its own) in h1.
+    The idle keep-alive connection outlives uvicorn's ``timeout_keep_alive``:
+    uvicorn closes it and httpx, finding it readable at EOF, opens a new one."""
     import httpx
     import uvicorn
     from starlette.applications import Starlette
@@ -379,8 +379,8 @@ def test_dnspython_against_dnslib_server() -> None:
     """dnslib's DNSServer (socketserver threads, UDP and TCP on port 5353) in
     h2 answers from a fixed table; dnspython queries it over UDP, over TCP,
     falls back to TCP on a truncated UDP answer, and its stub resolvers (sync
-    and asyncio) skip a nameserver that never answers.  dnspython draws query
-    IDs and source ports from os.urandom: ``urandom=True``."""
+    and asyncio) skip a nameserver that never answers.  dnspython draws its
+    query IDs from random.SystemRandom (os.urandom): ``urandom=True``."""
     import dns.asyncresolver
     import dns.message
     import dns.query
