@@ -17,6 +17,7 @@ from usernet.socket import select as uselect
 from usernet.socket.select import (
     EPOLLERR,
     EPOLLET,
+    EPOLLEXCLUSIVE,
     EPOLLHUP,
     EPOLLIN,
     EPOLLONESHOT,
@@ -171,6 +172,17 @@ def test_epoll_ctl_errors(k: Kernel) -> None:
     with pytest.raises(OSError) as info:
         ep.register(99, EPOLLIN)
     assert info.value.errno == errno.EBADF
+    for call in (lambda: ep.register(cli, EPOLLIN | EPOLLEXCLUSIVE | EPOLLONESHOT),
+                 lambda: ep.modify(srv, EPOLLIN | EPOLLEXCLUSIVE),
+                 lambda: ep.register(inner, EPOLLIN | EPOLLEXCLUSIVE)):
+        with pytest.raises(OSError) as info:
+            call()
+        assert info.value.errno == errno.EINVAL
+    ep.register(cli, EPOLLOUT | EPOLLEXCLUSIVE)
+    with pytest.raises(OSError) as info:
+        ep.modify(cli, EPOLLOUT)  # an exclusive item stays as it was added
+    assert info.value.errno == errno.EINVAL
+    assert ep.poll(0) == [(cli.fileno(), EPOLLOUT)]
     with pytest.raises(OSError) as info:
         us.socket(fileno=ep.fileno(), kernel=k)
     assert info.value.errno == errno.ENOTSOCK

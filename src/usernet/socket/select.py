@@ -60,6 +60,11 @@ EPOLLONESHOT = 1 << 30
 EPOLLET = 1 << 31
 EPOLL_CLOEXEC = 0o2000000  # O_CLOEXEC
 EP_PRIVATE_BITS = EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE
+# What may go with EPOLLEXCLUSIVE.  Exclusive wake-ups ("at least one of the
+# instances that watch a file") are every instance here: a wait queue wakes
+# all its waiters, which that promise allows.
+EPOLLEXCLUSIVE_OK_BITS = EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | \
+    EPOLLEXCLUSIVE
 FD_SETSIZE = 1024
 
 READ_SET = POLLIN | POLLHUP | POLLERR
@@ -229,12 +234,16 @@ class EventPoll:
     # -- epoll_ctl ------------------------------------------------------------------------
 
     def ctl_add(self, fd: int, file: OpenFile | AnonFile, events: int) -> None:
-        if (fd, file) in self.items:
-            raise oserror(errno.EEXIST)
+        # in do_epoll_ctl's order: EINVAL, ELOOP, then EEXIST
         if file.sk is self:
+            raise oserror(errno.EINVAL)
+        if events & EPOLLEXCLUSIVE and (isinstance(file.sk, EventPoll)
+                                        or events & ~EPOLLEXCLUSIVE_OK_BITS):
             raise oserror(errno.EINVAL)
         if isinstance(file.sk, EventPoll) and file.sk._reaches(self):
             raise oserror(errno.ELOOP)
+        if (fd, file) in self.items:
+            raise oserror(errno.EEXIST)
         item = EpItem(fd, file, events | EPOLLERR | EPOLLHUP)
         self.items[(fd, file)] = item
 
@@ -248,9 +257,13 @@ class EventPoll:
         self._check(item)
 
     def ctl_mod(self, fd: int, file: OpenFile | AnonFile, events: int) -> None:
+        if events & EPOLLEXCLUSIVE:
+            raise oserror(errno.EINVAL)
         item = self.items.get((fd, file))
         if item is None:
             raise oserror(errno.ENOENT)
+        if item.events & EPOLLEXCLUSIVE:  # an exclusive item cannot be modified
+            raise oserror(errno.EINVAL)
         item.events = events | EPOLLERR | EPOLLHUP
         self._check(item)
 
