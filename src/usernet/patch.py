@@ -88,8 +88,10 @@ waits on one while another greenlet holds it blocks the whole process);
 ``datetime.now()``, ``os.urandom``/``secrets``/``uuid4`` and hash
 randomisation across processes are not virtualised; a loop that polls the
 clock without ever waiting spins forever (virtual time moves only when
-every task waits); TLS (``ssl``) wraps OS descriptors and does not work on
-usernet sockets.  Two kernels cannot be patched in at once.
+every task waits); a usernet descriptor is no OS descriptor, so
+``os.read``, ``os.write``, ``os.sendfile`` or ``fcntl`` on a socket's
+``fileno()`` reach whatever real file has that number.  Two kernels cannot
+be patched in at once.
 """
 
 from __future__ import annotations
