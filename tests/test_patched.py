@@ -289,6 +289,28 @@ def test_class_attributes_copied_at_import_and_epoll() -> None:
     assert dict(vars(CopiedAtImport)) == originals
 
 
+class UnboundProxy:
+    """A proxy (werkzeug's LocalProxy, say) that fails when asked anything
+    while unbound, ``__class__`` included."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("working outside of a context")
+
+
+ASKED_NOTHING = UnboundProxy()  # a module global: the patch scans it, and must not ask it
+
+
+class HoldsAProxy:
+    proxy = UnboundProxy()
+
+
+def test_the_scan_for_copies_asks_proxies_nothing() -> None:
+    with patched(router(), netns="h1"):
+        pass
+    assert type(HoldsAProxy.__dict__["proxy"]) is UnboundProxy
+
+
 def test_asyncio_run_uses_usernet_loops() -> None:
     k = router()
     with patched(k, netns="h1"):

@@ -551,7 +551,9 @@ class Patch:
                 hit = table.get(id(value))
                 if hit is not None and hit[0] is value and not name.startswith("__"):
                     self.set(d, name, hit[1])
-                elif isinstance(value, type) and value.__module__ == modname:
+                elif issubclass(type(value), type) and value.__module__ == modname:
+                    # (type(), not isinstance: that would ask a proxy -- flask's
+                    # request, say -- for its __class__)
                     self.rebind_class_copies(value, table)
 
     def rebind_class_copies(self, cls: type, table: dict[int, tuple[Any, Any]]) -> None:
@@ -564,7 +566,7 @@ class Patch:
         for attr, member in list(vars(cls).items()):
             if attr.startswith("__"):
                 continue
-            wrapped = isinstance(member, staticmethod)
+            wrapped = type(member) is staticmethod
             inner = member.__func__ if wrapped else member
             hit = table.get(id(inner))
             if hit is None or hit[0] is not inner:
