@@ -252,6 +252,65 @@ def test_udp_socketserver_and_select() -> None:
         p.join()
 
 
+class CopiedAtImport:
+    """Copies a class took when its module was imported, as pyftpdlib's
+    ``class Epoll: _poller = select.epoll`` does: the patch replaces them
+    and puts them back, binding as the originals did."""
+
+    poller: Any = select.epoll
+    wait: Any = select.select  # a C function: an instance does not bind it
+    clock: Any = staticmethod(time.monotonic)
+
+
+def test_class_attributes_copied_at_import_and_epoll() -> None:
+    originals = dict(vars(CopiedAtImport))
+    k = router()
+    with patched(k, netns="h1"):
+        assert CopiedAtImport.poller is vars(select)["epoll"] is usock.select.epoll
+        assert CopiedAtImport().wait([], [], [], 0) == ([], [], [])
+        time.sleep(2)
+        assert CopiedAtImport().clock() == 2.0
+
+        def serve() -> bytes:
+            with socket.create_server(("0.0.0.0", 7000)) as srv, \
+                    CopiedAtImport.poller() as ep:
+                ep.register(srv, select.EPOLLIN)
+                assert ep.poll(5) == [(srv.fileno(), select.EPOLLIN)]
+                conn, _ = srv.accept()
+                ep.register(conn, select.EPOLLIN | select.EPOLLET)
+                ep.poll(5)
+                with conn:
+                    return conn.recv(100)
+
+        p = k.spawn(serve, netns="h2")
+        with socket.create_connection(("10.2.0.2", 7000)) as c:
+            c.sendall(b"over epoll")
+        assert p.result() == b"over epoll"
+    assert dict(vars(CopiedAtImport)) == originals
+
+
+class UnboundProxy:
+    """A proxy (werkzeug's LocalProxy, say) that fails when asked anything
+    while unbound, ``__class__`` included."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("working outside of a context")
+
+
+ASKED_NOTHING = UnboundProxy()  # a module global: the patch scans it, and must not ask it
+
+
+class HoldsAProxy:
+    proxy = UnboundProxy()
+
+
+def test_the_scan_for_copies_asks_proxies_nothing() -> None:
+    with patched(router(), netns="h1"):
+        pass
+    assert type(HoldsAProxy.__dict__["proxy"]) is UnboundProxy
+
+
 def test_asyncio_run_uses_usernet_loops() -> None:
     k = router()
     with patched(k, netns="h1"):

@@ -13,9 +13,9 @@ uses the emulated stack and the kernel's virtual clock, the way gevent's
     that makes them, names come from that namespace's hosts table.
     ``has_ipv6`` is False.
 ``select``, ``selectors``
-    ``select.select``/``poll`` and every ``selectors`` class wait on
-    usernet sockets in virtual time (``select.epoll`` is hidden: no OS
-    descriptor exists to give it).
+    ``select.select``/``poll``/``epoll`` and every ``selectors`` class
+    wait on usernet sockets in virtual time (an ``epoll`` instance is a
+    usernet descriptor too; ``devpoll`` and ``kqueue`` are hidden).
 ``time``
     ``sleep`` waits in virtual time (a task parks; code outside any task
     runs the scheduler meanwhile).  ``monotonic``, ``perf_counter`` (and
@@ -62,8 +62,9 @@ Proxy variables
 
 Names that modules imported before the patch copied into their own globals
 (``from time import monotonic``, ``from socket import create_connection``,
-``socketserver``'s ``_ServerSelector``...) are replaced too, by identity,
-in every loaded module except usernet's and the test runner's.  Everything
+``socketserver``'s ``_ServerSelector``...) or into the attributes of the
+classes they define (``_poller = select.epoll``) are replaced too, by
+identity, in every loaded module except usernet's and the test runner's.  Everything
 comes back when the block exits, and a second ``patched`` while one is
 active is refused (:class:`PatchError`).
 
@@ -87,8 +88,10 @@ waits on one while another greenlet holds it blocks the whole process);
 ``datetime.now()``, ``os.urandom``/``secrets``/``uuid4`` and hash
 randomisation across processes are not virtualised; a loop that polls the
 clock without ever waiting spins forever (virtual time moves only when
-every task waits); TLS (``ssl``) wraps OS descriptors and does not work on
-usernet sockets.  Two kernels cannot be patched in at once.
+every task waits); a usernet descriptor is no OS descriptor, so
+``os.read``, ``os.write``, ``os.sendfile`` or ``fcntl`` on a socket's
+``fileno()`` reach whatever real file has that number.  Two kernels cannot
+be patched in at once.
 """
 
 from __future__ import annotations
@@ -484,7 +487,9 @@ class Patch:
         # select and selectors
         put(select, "select", usel.select)
         put(select, "poll", usel.poll)
-        for name in ("epoll", "devpoll", "kqueue", "kevent"):
+        if hasattr(select, "epoll"):  # Linux's, on usernet descriptors
+            put(select, "epoll", usel.epoll)
+        for name in ("devpoll", "kqueue", "kevent"):
             self.hide(select, name)
         for name in ("DefaultSelector", "SelectSelector", "PollSelector", "EpollSelector",
                      "DevpollSelector", "KqueueSelector"):
@@ -546,6 +551,37 @@ class Patch:
                 hit = table.get(id(value))
                 if hit is not None and hit[0] is value and not name.startswith("__"):
                     self.set(d, name, hit[1])
+                elif issubclass(type(value), type) and value.__module__ == modname:
+                    # (type(), not isinstance: that would ask a proxy -- flask's
+                    # request, say -- for its __class__)
+                    self.rebind_class_copies(value, table)
+
+    def rebind_class_copies(self, cls: type, table: dict[int, tuple[Any, Any]]) -> None:
+        """Replace the copies a class took as attributes when its module was
+        imported (pyftpdlib's ``class Epoll: _poller = select.epoll``), so
+        that they are looked up through the class or an instance as the
+        originals were: a C function or a class does not bind ``self``, a
+        Python function does, so one that stands in for the first kind goes
+        in as a staticmethod.  A copy whose binding cannot be kept stays."""
+        for attr, member in list(vars(cls).items()):
+            if attr.startswith("__"):
+                continue
+            wrapped = type(member) is staticmethod
+            inner = member.__func__ if wrapped else member
+            hit = table.get(id(inner))
+            if hit is None or hit[0] is not inner:
+                continue
+            new = hit[1]
+            binds, new_binds = isinstance(inner, types.FunctionType), \
+                isinstance(new, types.FunctionType)
+            if wrapped or (new_binds and not binds):
+                new = staticmethod(new)
+            elif binds and not new_binds:
+                continue
+            try:
+                self.set(cls, attr, new)
+            except (TypeError, AttributeError):  # an immutable (C) type keeps its own
+                self.saved.pop()
 
     def restore(self) -> None:
         greenlet.settrace(self.prev_trace)

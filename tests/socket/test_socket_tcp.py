@@ -110,3 +110,36 @@ def test_port_80_in_two_namespaces(k: Kernel) -> None:
     assert info.value.errno == errno.EADDRINUSE
     for s in servers:
         s.close()
+
+
+def test_select_for_write_wakes_when_acks_free_room(k: Kernel) -> None:
+    """A send that fits takes the buffer below the write-space threshold
+    without filling it; a select for writing then sleeps until ACKs free
+    room.  tcp_poll sets SOCK_NOSPACE when it answers "not writable", so
+    those ACKs wake it -- within a round trip, not at the timeout (pyftpdlib
+    on epoll stalled there for good)."""
+    def sender() -> tuple[int, bool, int]:
+        srv = us.create_server(("", 9000))
+        conn, _ = srv.accept()
+        conn.setblocking(False)
+        sent = conn.send(b"x" * 65536)
+        t0 = k.sched.now
+        _, writable, _ = us.select.select([], [conn], [], 10)
+        waited = k.sched.now - t0
+        conn.close()
+        srv.close()
+        return sent, bool(writable), waited
+
+    def receiver() -> int:
+        with us.create_connection(("10.0.0.2", 9000)) as c:
+            total = 0
+            while chunk := c.recv(65536):
+                total += len(chunk)
+            return total
+
+    snd = k.spawn(sender, netns="b")
+    rcv = k.spawn(receiver, netns="a")
+    k.run()
+    sent, writable, waited = snd.result()
+    assert (sent, writable, rcv.result()) == (65536, True, 65536)
+    assert waited < 1_000_000  # ns: the ACKs' round trip, not the 10 s timeout

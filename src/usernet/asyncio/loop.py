@@ -53,7 +53,7 @@ from ..wait import WaitQueue, wait_event
 if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..process import Process
-    from ..sock import Sock
+    from ..socket._context import Pollable
 
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -75,8 +75,9 @@ def _fd_of(fileobj: Any) -> int:
     return fd
 
 
-def kernel_sock(kernel: Kernel, fileobj: Any) -> Sock:
-    """The kernel socket behind a usernet descriptor (or socket object)."""
+def kernel_sock(kernel: Kernel, fileobj: Any) -> Pollable:
+    """The kernel socket (or epoll instance) behind a usernet descriptor
+    (or socket object)."""
     sock = getattr(fileobj, "sock", None)
     if sock is not None and getattr(fileobj, "kernel", None) is kernel:
         return sock  # type: ignore[no-any-return]
@@ -96,7 +97,7 @@ class UsernetSelector(selectors.BaseSelector):
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
         self._keys: dict[int, selectors.SelectorKey] = {}
-        self._socks: dict[int, Sock] = {}
+        self._socks: dict[int, Pollable] = {}
         self._wakeq = WaitQueue()
         self._woken = False
 

@@ -8,7 +8,8 @@ the moment the socket is made.
 
 File descriptors are fake but behave: per kernel, non-negative, the lowest
 free one first (from 3, as a process with stdio open gets), shared by
-``dup`` and closed when the last descriptor goes.
+``dup`` and closed when the last descriptor goes.  Most name a socket; an
+``epoll`` instance has one too (:class:`AnonFile`), as in Linux.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import heapq
 import os
 import weakref
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import KernelError
 from ..task import _current
@@ -28,6 +29,8 @@ from ..wait import task_greenlet
 if TYPE_CHECKING:
     from ..kernel import Kernel
     from ..sock import Sock
+    from ..wait import WaitQueue
+    from .select import EventPoll
 
 _kernel_var: contextvars.ContextVar[Kernel | None] = contextvars.ContextVar(
     "usernet_socket_kernel", default=None)
@@ -60,6 +63,15 @@ def use_kernel(kernel: Kernel) -> Iterator[Kernel]:
         _kernel_var.reset(token)
 
 
+class Pollable(Protocol):
+    """What select, poll and epoll need of the object behind a descriptor
+    (``f_op->poll`` and the wait queue its state changes wake)."""
+
+    wq: WaitQueue
+
+    def poll(self) -> int: ...
+
+
 class OpenFile:
     """``struct file`` for a socket: what descriptors point to."""
 
@@ -70,17 +82,29 @@ class OpenFile:
         self.refs = 0
 
 
+class AnonFile:
+    """``struct file`` of an anonymous inode that is no socket: an epoll
+    instance (``anon_inode:[eventpoll]``).  Socket calls on its descriptor
+    fail with ENOTSOCK."""
+
+    __slots__ = ("refs", "sk")
+
+    def __init__(self, sk: EventPoll) -> None:
+        self.sk = sk  # named as OpenFile's: select, poll and close read either
+        self.refs = 0
+
+
 class FdTable:
     """One kernel's descriptor table (one process's, as far as usernet knows)."""
 
     __slots__ = ("files", "free", "next_fd")
 
     def __init__(self) -> None:
-        self.files: dict[int, OpenFile] = {}
+        self.files: dict[int, OpenFile | AnonFile] = {}
         self.free: list[int] = []  # closed descriptors below next_fd, a heap
         self.next_fd = 3
 
-    def install(self, file: OpenFile) -> int:
+    def install(self, file: OpenFile | AnonFile) -> int:
         fd = heapq.heappop(self.free) if self.free else self.next_fd
         if fd == self.next_fd:
             self.next_fd += 1
@@ -88,7 +112,7 @@ class FdTable:
         file.refs += 1
         return fd
 
-    def get(self, fd: int) -> OpenFile:
+    def get(self, fd: int) -> OpenFile | AnonFile:
         file = self.files.get(fd)
         if file is None:
             raise oserror(9)  # EBADF

@@ -120,9 +120,12 @@ class socket:
         else:
             if fileno < 0:
                 raise ValueError("negative file descriptor")
-            self._file = table.get(fileno)
+            file = table.get(fileno)
+            if not isinstance(file, OpenFile):  # an epoll descriptor, say
+                raise oserror(errno.ENOTSOCK)
+            self._file = file
             self._fd = fileno
-            sk = self._file.sk
+            sk = file.sk
             family = sk.family if family == -1 else family
             type = sk.type if type == -1 else type
             proto = sk.protocol if proto == -1 else proto
@@ -788,7 +791,12 @@ def dup(fd: int, *, kernel: Kernel | None = None) -> int:
 def fromfd(fd: int, family: int, type: int, proto: int = 0, *,
            kernel: Kernel | None = None) -> socket:
     k = kernel or current_kernel()
-    return socket(family, type, proto, dup(fd, kernel=k), kernel=k)
+    nfd = dup(fd, kernel=k)
+    try:
+        return socket(family, type, proto, nfd, kernel=k)
+    except OSError:  # no socket behind fd (ENOTSOCK): the copy is not kept
+        close(nfd, kernel=k)
+        raise
 
 
 def socketpair(family: int = _s.AF_UNIX, type: int = _s.SOCK_STREAM, proto: int = 0, *,

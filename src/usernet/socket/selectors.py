@@ -12,11 +12,10 @@ from selectors import EVENT_READ, EVENT_WRITE, BaseSelector, SelectorKey
 from typing import TYPE_CHECKING, Any
 
 from . import select as _sel
-from ._context import fd_table
+from ._context import Pollable, fd_table
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
-    from ..sock import Sock
 
 __all__ = ["EVENT_READ", "EVENT_WRITE", "BaseSelector", "DefaultSelector", "EpollSelector",
            "PollSelector", "SelectSelector", "SelectorKey", "UsernetSelector"]
@@ -111,7 +110,7 @@ class UsernetSelector(BaseSelector):
         ready = self._ready()
         if not ready:
             files = fd_table(self._kernel).files
-            socks: list[Sock] = [files[fd].sk for fd in self._keys if fd in files]
+            socks: list[Pollable] = [files[fd].sk for fd in self._keys if fd in files]
             _sel.wait_ready(self._kernel, socks, lambda: bool(self._ready()),
                             None if timeout is None else max(timeout, 0), "selector")
             ready = self._ready()

@@ -964,6 +964,11 @@ class TcpSock(_TcpFields):
             if not shut & SEND_SHUTDOWN:
                 if self.stream_wspace() >= self.stream_min_wspace():
                     mask |= POLLOUT
+                else:
+                    # SOCK_NOSPACE, as tcp_poll sets it: the ACKs that free
+                    # room must wake this poller (tcp_check_space), even if
+                    # no send found the buffer full
+                    self.nospace = True
             else:
                 mask |= POLLOUT
             if self.urg_data & TCP_URG_VALID:
