@@ -205,3 +205,36 @@ def test_truesize_model_matches_the_kernel() -> None:
 
     assert [(n, unix_dgram_truesize(n)) for n, _ in MEASURED_DGRAM] == MEASURED_DGRAM
     assert [(n, unix_stream_truesize(n)) for n, _ in MEASURED_STREAM] == MEASURED_STREAM
+
+
+def test_bound_file_is_held_until_the_last_socket_on_it_goes(k: Kernel, tmp: str) -> None:
+    """u->path: the listener and the connections accepted through it hold
+    the socket file (one O_PATH descriptor), so its inode number is not
+    given to another file after an unlink; the last close lets it go."""
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    before = open_fds()
+    path = os.path.join(tmp, "held.sock")
+    lst = us.socket(us.AF_UNIX, us.SOCK_STREAM, kernel=k)
+    lst.bind(path)
+    lst.listen()
+    key = lst._sk().bsd_key  # type: ignore[attr-defined]
+    c = us.socket(us.AF_UNIX, us.SOCK_STREAM, kernel=k)
+    c.connect(path)
+    conn, _ = lst.accept()
+    assert open_fds() == before + 1
+    os.unlink(path)
+    reused = []
+    for i in range(50):
+        other = os.path.join(tmp, f"f{i}")
+        with open(other, "w"):
+            pass
+        reused.append(os.stat(other).st_ino)
+        os.unlink(other)
+    assert key is not None and key[1] not in reused
+    lst.close()
+    assert open_fds() == before + 1  # the accepted connection still holds it
+    conn.close()
+    c.close()
+    assert open_fds() == before

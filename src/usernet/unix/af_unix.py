@@ -96,7 +96,8 @@ def unix_table(kernel: Kernel) -> UnixTable:
 class UnixSock(Sock):
     """One AF_UNIX socket (``struct unix_sock``)."""
 
-    __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "max_dgram_qlen", "msgs", "peer",
+    __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "bsd_path", "max_dgram_qlen", "msgs",
+                 "peer",
                  "peer_cred", "rbuf", "rskbs", "state", "wmem")
 
     def __init__(self, net: Net, type: int) -> None:
@@ -104,6 +105,7 @@ class UnixSock(Sock):
         self.state = TCP_CLOSE
         self.addr: UnixName | None = None
         self.bsd_key: tuple[int, int] | None = None
+        self.bsd_path: SocketFile | None = None  # u->path: holds the file's inode
         self.peer: UnixSock | None = None
         self.peer_cred: tuple[int, int, int] | None = None  # sk_peer_pid, sk_peer_cred
         self.rbuf = bytearray()  # stream: bytes from the peer
@@ -138,12 +140,14 @@ class UnixSock(Sock):
         else:
             # unix_bind_bsd makes the file first, and takes it back when the
             # socket turns out to be bound already
-            key_bsd = _mknod_socket(name)
+            held = SocketFile.mknod(name)
             if self.addr is not None:
+                held.put()
                 os.unlink(_path_of(name))
                 raise KernelError(errno.EINVAL)
-            self.bsd_key = key_bsd
-            unix_table(self.net.kernel).bsd[key_bsd] = self
+            self.bsd_path = held
+            self.bsd_key = held.key
+            unix_table(self.net.kernel).bsd[held.key] = self
         self.addr = name
 
     def _autobind(self) -> None:
@@ -221,6 +225,8 @@ class UnixSock(Sock):
         new.file_cred = None  # no file (sk_socket) until accept() grafts one
         new.addr = other.addr
         new.bsd_key = other.bsd_key  # the listener's path, as path_get shares it
+        if other.bsd_path is not None:
+            new.bsd_path = other.bsd_path.get()
         new.peer_cred = _cred_of_current(self)
         new.state = TCP_ESTABLISHED
         new.peer = self
@@ -510,6 +516,9 @@ class UnixSock(Sock):
                 del table.abstract[key]
         if self.bsd_key is not None and table.bsd.get(self.bsd_key) is self:
             del table.bsd[self.bsd_key]
+        if self.bsd_path is not None:
+            self.bsd_path.put()
+            self.bsd_path = None
         peer = self.peer
         if peer is not None and self.type != SOCK_DGRAM:
             peer.sk_shutdown = SHUTDOWN_MASK
@@ -599,18 +608,42 @@ def _path_of(name: bytes) -> bytes:
     return name if end < 0 else name[:end]
 
 
-def _mknod_socket(name: bytes) -> tuple[int, int]:
-    """unix_bind_bsd: make the socket file (mode 0777 less the umask, as
-    mknod applies it); a name that exists is EADDRINUSE."""
-    path = _path_of(name)
-    try:
-        os.mknod(path, stat.S_IFSOCK | 0o777)
-        st = os.stat(path)
-    except FileExistsError:
-        raise KernelError(errno.EADDRINUSE) from None
-    except OSError as exc:
-        raise KernelError(exc.errno or errno.EINVAL) from None
-    return st.st_dev, st.st_ino
+class SocketFile:
+    """A bound socket's file, held open (O_PATH) while any socket refers to
+    it -- the bound one and the connections accepted through it -- as
+    u->path holds the dentry: its inode number cannot go to another file
+    even once the name is unlinked."""
+
+    __slots__ = ("fd", "key", "refs")
+
+    def __init__(self, fd: int, key: tuple[int, int]) -> None:
+        self.fd = fd
+        self.key = key
+        self.refs = 1
+
+    @classmethod
+    def mknod(cls, name: bytes) -> SocketFile:
+        """unix_bind_bsd: make the socket file (mode 0777 less the umask, as
+        mknod applies it); a name that exists is EADDRINUSE."""
+        path = _path_of(name)
+        try:
+            os.mknod(path, stat.S_IFSOCK | 0o777)
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except FileExistsError:
+            raise KernelError(errno.EADDRINUSE) from None
+        except OSError as exc:
+            raise KernelError(exc.errno or errno.EINVAL) from None
+        st = os.fstat(fd)
+        return cls(fd, (st.st_dev, st.st_ino))
+
+    def get(self) -> SocketFile:
+        self.refs += 1
+        return self
+
+    def put(self) -> None:
+        self.refs -= 1
+        if not self.refs:
+            os.close(self.fd)
 
 
 def _cred_of_current(sk: UnixSock) -> tuple[int, int, int]:
