@@ -54,6 +54,9 @@ op = st.one_of(
     st.tuples(st.just("unlink"), st.integers(0, NAMES - 1)),
     st.tuples(st.just("socketpair"), st.sampled_from(TYPES)),
     st.tuples(st.just("peek"), st.integers(0, SOCKS - 1), st.integers(1, 400)),
+    st.tuples(st.just("oob_send"), st.integers(0, SOCKS - 1), st.integers(0, 3)),
+    st.tuples(st.just("oob_recv"), st.integers(0, SOCKS - 1), st.booleans()),
+    st.tuples(st.just("oobinline"), st.integers(0, SOCKS - 1)),
     st.tuples(st.just("sockopts"), st.integers(0, SOCKS - 1)),
     st.tuples(st.just("sndbuf"), st.integers(0, SOCKS - 1), st.sampled_from((1, 3000, 20000))),
     st.tuples(st.just("sendbig"), st.integers(0, SOCKS - 1),
@@ -155,8 +158,15 @@ class Side:
         if what == "names":
             return self.shown(self._name(s.getsockname)), self.shown(self._name(s.getpeername))
         if what == "select":
-            r, w, _x = self.sel.select([s], [s], [], 0)
-            return bool(r), bool(w)
+            r, w, x = self.sel.select([s], [s], [s], 0)
+            return bool(r), bool(w), bool(x)
+        if what == "oob_send":
+            return s.send(b"o" * o[2] + b"U", self.sm.MSG_OOB) if o[2] < 3 else \
+                s.send(b"", self.sm.MSG_OOB)
+        if what == "oob_recv":
+            return s.recv(1, self.sm.MSG_OOB | (self.sm.MSG_PEEK if o[2] else 0))
+        if what == "oobinline":
+            return s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_OOBINLINE, 1)
         if what == "peek":
             return s.recv(o[2], self.sm.MSG_PEEK)
         if what == "sockopts":

@@ -36,11 +36,13 @@ from ..ipv4.datapath_state import sysctl_int
 from ..sock import (
     AF_UNIX,
     MSG_DONTWAIT,
+    MSG_OOB,
     MSG_PEEK,
     POLLERR,
     POLLHUP,
     POLLIN,
     POLLOUT,
+    POLLPRI,
     POLLRDHUP,
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
@@ -67,6 +69,7 @@ TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
 TCP_LISTEN = 10
 
+SO_OOBINLINE = 10
 SO_PEERCRED = 17
 SO_ACCEPTCONN = 30
 NO_ID = -1  # cred_to_ucred's uid and gid without credentials (no peer)
@@ -97,8 +100,7 @@ class UnixSock(Sock):
     """One AF_UNIX socket (``struct unix_sock``)."""
 
     __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "bsd_path", "max_dgram_qlen", "msgs",
-                 "peer",
-                 "peer_cred", "rbuf", "rskbs", "state", "wmem")
+                 "oob_skb", "peer", "peer_cred", "rq", "state", "wmem")
 
     def __init__(self, net: Net, type: int) -> None:
         super().__init__(net, AF_UNIX, type, 0)
@@ -108,10 +110,10 @@ class UnixSock(Sock):
         self.bsd_path: SocketFile | None = None  # u->path: holds the file's inode
         self.peer: UnixSock | None = None
         self.peer_cred: tuple[int, int, int] | None = None  # sk_peer_pid, sk_peer_cred
-        self.rbuf = bytearray()  # stream: bytes from the peer
-        # stream: the skbs those bytes came in, [bytes left, truesize, sender]:
-        # the sender's wmem is charged until the reader has taken all of one
-        self.rskbs: deque[list[Any]] = deque()
+        # stream: the skbs from the peer, [data, bytes consumed, truesize,
+        # sender]; the sender's wmem is charged until one is used up
+        self.rq: deque[list[Any]] = deque()
+        self.oob_skb: list[Any] | None = None  # u->oob_skb: the urgent byte's skb
         # datagrams and packets, with their sender (whose name the reader
         # gets as it is when read: unix_copy_addr)
         self.msgs: deque[tuple[bytes, UnixSock]] = deque()
@@ -299,16 +301,22 @@ class UnixSock(Sock):
 
     def sendmsg(self, data: bytes | memoryview, addr: Any, flags: int) -> int:
         if self.type == SOCK_STREAM:
-            return self._stream_send(data, addr)
+            return self._stream_send(data, addr, flags & MSG_OOB)
         if self.type == SOCK_SEQPACKET:  # unix_seqpacket_sendmsg
             if self.sk_err:
                 raise KernelError(self.sock_error())
             if self.state != TCP_ESTABLISHED:
                 raise KernelError(errno.ENOTCONN)
             addr = None  # unix_seqpacket_sendmsg ignores a name
+        if flags & MSG_OOB:
+            raise KernelError(errno.EOPNOTSUPP)
         return self._dgram_send(data, addr)
 
-    def _stream_send(self, data: bytes | memoryview, addr: Any) -> int:
+    def _stream_send(self, data: bytes | memoryview, addr: Any, oob: int) -> int:
+        """unix_stream_sendmsg; with MSG_OOB the last byte goes in an skb of
+        its own that becomes the peer's urgent byte (queue_oob)."""
+        if oob and not len(data):
+            raise KernelError(errno.EOPNOTSUPP)
         if addr is not None:
             raise KernelError(errno.EISCONN if self.state == TCP_ESTABLISHED
                               else errno.EOPNOTSUPP)
@@ -318,9 +326,14 @@ class UnixSock(Sock):
         if self.sk_shutdown & SEND_SHUTDOWN:
             raise KernelError(errno.EPIPE)
         sent = 0
+        body = len(data) - (1 if oob else 0)
         try:
-            while sent < len(data):
-                sent += self._stream_skb(peer, data, sent)
+            while sent < body:
+                sent += self._stream_skb(peer, data[:body], sent)
+            if oob:
+                self._stream_skb(peer, data, sent)
+                peer.oob_skb = peer.rq[-1]
+                sent += 1
         except KernelError:
             if not sent:
                 raise
@@ -342,8 +355,7 @@ class UnixSock(Sock):
         if peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
             raise KernelError(errno.EPIPE)
         truesize = unix_stream_truesize(size)
-        peer.rbuf += data[sent:sent + size]
-        peer.rskbs.append([size, truesize, self])
+        peer.rq.append([bytes(data[sent:sent + size]), 0, truesize, self])
         self.wmem += truesize
         return size
 
@@ -389,6 +401,8 @@ class UnixSock(Sock):
             return data, (peer.addr if data and peer is not None else None)
         if self.type == SOCK_SEQPACKET and self.state != TCP_ESTABLISHED:
             raise KernelError(errno.ENOTCONN)
+        if flags & MSG_OOB:
+            raise KernelError(errno.EOPNOTSUPP)
         if self.sk_err:  # __skb_try_recv_datagram: a pending error comes first
             raise KernelError(self.sock_error())
         if self.msgs:
@@ -408,11 +422,10 @@ class UnixSock(Sock):
     def _stream_recv(self, bufsize: int, flags: int) -> bytes:
         if self.state != TCP_ESTABLISHED:
             raise KernelError(errno.EINVAL)
-        if self.rbuf:
-            out = bytes(self.rbuf[:bufsize])
-            if not flags & MSG_PEEK:
-                del self.rbuf[:bufsize]
-                self._consume_skbs(len(out))
+        if flags & MSG_OOB:
+            return self._stream_recv_urg(flags)
+        out = self._stream_read(bufsize, flags & MSG_PEEK)
+        if out:
             return out
         if self.sk_err:
             raise KernelError(self.sock_error())
@@ -420,20 +433,67 @@ class UnixSock(Sock):
             return b""
         raise KernelError(errno.EAGAIN)
 
-    def _consume_skbs(self, n: int) -> None:
-        """Take ``n`` bytes off the stream's skbs; each one emptied gives its
-        truesize back to its sender (sock_wfree), who may write again."""
-        skbs = self.rskbs
-        while n and skbs:
-            skb = skbs[0]
-            if skb[0] > n:
-                skb[0] -= n
-                return
-            n -= skb[0]
-            skbs.popleft()
-            sender = skb[2]
-            sender.wmem -= skb[1]
-            sender.wq.wake_up()
+    def _stream_read(self, bufsize: int, peek: int) -> bytes:
+        """unix_stream_read_generic over the skbs, with manage_oob: a read
+        stops at the urgent byte once it has data; reaching it first, it
+        drops it (unless SO_OOBINLINE) and goes on."""
+        rq, out, copied, i = self.rq, [], 0, 0
+        inline = self.sock_flag(SO_OOBINLINE)
+        while copied < bufsize and i < len(rq):
+            skb = rq[i]
+            left = len(skb[0]) - skb[1]
+            if not left:  # an urgent byte already read with MSG_OOB
+                if copied and (self.oob_skb is None or skb is self.oob_skb):
+                    break
+                if peek:
+                    i += 1
+                else:
+                    self._unlink(i)
+                continue
+            if skb is self.oob_skb:
+                if copied:
+                    break
+                if not peek:
+                    self.oob_skb = None
+                    if not inline:
+                        self._unlink(i)
+                        continue
+                elif not inline:
+                    i += 1
+                    continue
+            take = min(left, bufsize - copied)
+            out.append(skb[0][skb[1]:skb[1] + take])
+            copied += take
+            if peek:
+                i += 1
+            else:
+                skb[1] += take
+                if skb[1] == len(skb[0]):
+                    self._unlink(i)
+        return b"".join(out)
+
+    def _stream_recv_urg(self, flags: int) -> bytes:
+        """unix_stream_recv_urg: the urgent byte, which stays queued as an
+        empty skb until a normal read passes it."""
+        skb = self.oob_skb
+        if skb is None or self.sock_flag(SO_OOBINLINE):
+            raise KernelError(errno.EINVAL)
+        if not flags & MSG_PEEK:
+            self.oob_skb = None
+            skb[1] += 1
+        return bytes(skb[0][-1:])
+
+    def _unlink(self, i: int) -> None:
+        """Take skb ``i`` off the queue: its truesize goes back to its sender
+        (sock_wfree), who may write again."""
+        skb = self.rq[i]
+        del self.rq[i]
+        sender = skb[3]
+        sender.wmem -= skb[2]
+        sender.wq.wake_up()
+
+    def _inq_len(self) -> int:
+        return sum(len(skb[0]) - skb[1] for skb in self.rq)
 
     def diag_rqlen(self) -> tuple[int, int]:
         """sk_diag_show_rqlen: a listener's accept queue and backlog; else
@@ -442,7 +502,7 @@ class UnixSock(Sock):
         if self.state == TCP_LISTEN:
             return len(self.acceptq), self.backlog
         if self.type == SOCK_STREAM:
-            return len(self.rbuf), self.wmem
+            return self._inq_len(), self.wmem
         if self.type == SOCK_SEQPACKET:
             return sum(len(m[0]) for m in self.msgs), self.wmem
         return (len(self.msgs[0][0]) if self.msgs else 0), self.wmem
@@ -467,8 +527,10 @@ class UnixSock(Sock):
             mask |= POLLHUP
         if self.sk_shutdown & RCV_SHUTDOWN:
             mask |= POLLIN | POLLRDHUP
-        if self.rbuf or self.msgs or self.acceptq:
+        if self.rq or self.msgs or self.acceptq:
             mask |= POLLIN
+        if self.oob_skb is not None:
+            mask |= POLLPRI
         if self.type != SOCK_DGRAM and self.state == TCP_CLOSE:
             mask |= POLLHUP
         if self._writable():
@@ -523,12 +585,13 @@ class UnixSock(Sock):
         if peer is not None and self.type != SOCK_DGRAM:
             peer.sk_shutdown = SHUTDOWN_MASK
             # unread bytes (an empty packet is none) or never accepted
-            if self.rbuf or any(data for data, _sender in self.msgs) or embryo:
+            if self._inq_len() or any(data for data, _sender in self.msgs) or embryo:
                 peer.sk_err = errno.ECONNRESET
             peer.wq.wake_up()
         self._purge_msgs()
-        self.rbuf.clear()
-        self._consume_skbs(sum(skb[0] for skb in self.rskbs))
+        while self.rq:
+            self._unlink(0)
+        self.oob_skb = None
         while self.acceptq:
             self.acceptq.popleft()._release(embryo=True)
         self.state = TCP_CLOSE
