@@ -6,7 +6,9 @@ Cases (bench/workloads.py holds the code both sides run):
   udp:   64-byte datagrams/s from a connected UDP socket to a bound one;
   conn:  TCP connect + accept + close per second (Python client and server);
   bulk:  TCP goodput of one stream (``--bulk-mb``, default 1024 MB) with
-         64 KiB sendall/recv_into; the kernel side also runs iperf3 -t 3.
+         64 KiB sendall/recv_into; the kernel side also runs iperf3 -t 3;
+  unix:  AF_UNIX stream goodput, the same code over a socket file that the
+         two namespaces share (no target: the issue sets none).
 usernet runs server and client as processes in two namespaces joined by a
 veth (wall time measured, the virtual time needed reported beside it); the
 kernel runs them with ``ip netns exec`` in namespaces named
@@ -27,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -86,6 +89,16 @@ def usernet_bulk(nbytes: int) -> dict[str, Any]:
             "virtual_s": round(r["virtual_s"], 6),
             "gbit_per_s": round(got * 8 / r["wall_s"] / 1e9, 3),
             "virtual_gbit_per_s": round(got * 8 / max(r["virtual_s"], 1e-9) / 1e9, 3)}
+
+
+def usernet_unix(nbytes: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="usernet-bench-") as tmp:
+        path = os.path.join(tmp, "bulk.sock")
+        r = usernet_pair(workloads.unix_bulk_recv, (path, nbytes), workloads.unix_bulk_send,
+                         (path, nbytes))
+    got = r["server"]["received"]
+    return {"bytes": got, "wall_s": round(r["wall_s"], 3),
+            "gbit_per_s": round(got * 8 / r["wall_s"] / 1e9, 3)}
 
 
 # -- the real kernel ---------------------------------------------------------------
@@ -169,6 +182,12 @@ def kernel_cases(n_udp: int, n_conn: int, nbytes: int, cpu: int) -> dict[str, An
                              ("10.0.0.2", PORT + 2, nbytes))
         out["bulk"] = {"bytes": s["received"],
                        "gbit_per_s": round(s["received"] * 8 / s["seconds"] / 1e9, 3)}
+        with tempfile.TemporaryDirectory(prefix="usernet-bench-") as tmp:
+            path = os.path.join(tmp, "bulk.sock")
+            s, _c, _w = lab.pair("unix_bulk_recv", (path, nbytes), "unix_bulk_send",
+                                 (path, nbytes))
+        out["unix"] = {"bytes": s["received"],
+                       "gbit_per_s": round(s["received"] * 8 / s["seconds"] / 1e9, 3)}
     finally:
         lab.close()
     return out
@@ -194,7 +213,7 @@ def main() -> int:
     doc: dict[str, Any] = {"benchmark": "sockets", "params": {
         "udp_datagrams": n_udp, "connections": n_conn, "bulk_bytes": nbytes}}
     doc["usernet"] = {"udp": guarded(usernet_udp, n_udp), "conn": guarded(usernet_conn, n_conn),
-                      "bulk": guarded(usernet_bulk, nbytes)}
+                      "bulk": guarded(usernet_bulk, nbytes), "unix": guarded(usernet_unix, nbytes)}
     if args.no_kernel:
         doc["kernel"] = {"skipped": "--no-kernel"}
     elif os.geteuid() != 0 or not shutil.which("ip"):
@@ -208,12 +227,14 @@ def main() -> int:
 
 def ratios(u: dict[str, Any], k: dict[str, Any]) -> dict[str, Any]:
     pairs = (("udp", "datagrams_per_s", 1.0), ("conn", "connections_per_s", 1.5),
-             ("bulk", "gbit_per_s", 0.5))
+             ("bulk", "gbit_per_s", 0.5), ("unix", "gbit_per_s", None))
     out: dict[str, Any] = {}
     for case, key, target in pairs:
         a, b = u.get(case, {}).get(key), k.get(case, {}).get(key)
         if a and b:
-            out[case] = {"ratio": round(a / b, 3), "target": target, "met": a / b >= target}
+            out[case] = {"ratio": round(a / b, 3)}
+            if target is not None:
+                out[case].update(target=target, met=a / b >= target)
     conn = out.get("conn")
     if conn and "user_us_per_conn" in k.get("conn", {}):
         conn["budget"] = conn_budget(u["conn"]["connections_per_s"], k["conn"])

@@ -116,3 +116,35 @@ def tcp_bulk_send(sm: ModuleType, host: str, port: int, nbytes: int) -> dict[str
         sent += min(len(block), nbytes - sent)
     c.close()
     return {"sent": sent, "seconds": time.perf_counter() - t0}
+
+
+def unix_bulk_recv(sm: ModuleType, path: str, nbytes: int) -> dict[str, Any]:
+    """AF_UNIX stream goodput, receiving side: bound on ``path``."""
+    srv = sm.socket(sm.AF_UNIX, sm.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    conn, _addr = srv.accept()
+    view = memoryview(bytearray(CHUNK * 4))
+    got = 0
+    t0 = time.perf_counter()
+    while got < nbytes:
+        k = conn.recv_into(view)
+        if not k:
+            break
+        got += k
+    t1 = time.perf_counter()
+    conn.close()
+    srv.close()
+    return {"received": got, "seconds": t1 - t0}
+
+
+def unix_bulk_send(sm: ModuleType, path: str, nbytes: int) -> dict[str, Any]:
+    c = sm.socket(sm.AF_UNIX, sm.SOCK_STREAM)
+    c.connect(path)
+    block = memoryview(b"b" * (CHUNK * 4))
+    sent = 0
+    while sent < nbytes:
+        c.sendall(block[:min(len(block), nbytes - sent)])
+        sent += min(len(block), nbytes - sent)
+    c.close()
+    return {"sent": sent}

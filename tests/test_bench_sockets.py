@@ -25,6 +25,7 @@ def test_quick_no_kernel_shape() -> None:
     assert u["udp"]["sent"] == u["udp"]["received"] == 2000
     assert u["conn"]["connections"] == 200 and u["conn"]["connections_per_s"] > 0
     assert u["bulk"]["bytes"] == 4 << 20 and u["bulk"]["gbit_per_s"] > 0
+    assert u["unix"]["bytes"] == 4 << 20 and u["unix"]["gbit_per_s"] > 0
 
 
 def test_conn_budget() -> None:
