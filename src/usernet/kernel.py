@@ -31,7 +31,7 @@ from .process import Process, spawn
 from .sched import Scheduler
 from .sysctl import sysctl_register
 from .task import Cred, Task, current_task, task_context
-from .unix.af_unix import UnixTable
+from .unix.names import UnixTable
 
 if TYPE_CHECKING:
     import os

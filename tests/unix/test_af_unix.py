@@ -201,7 +201,7 @@ MEASURED_STREAM = [(1, 768), (193, 1280), (1000, 2304), (3000, 4352)]
 
 
 def test_truesize_model_matches_the_kernel() -> None:
-    from usernet.unix.af_unix import unix_dgram_truesize, unix_stream_truesize
+    from usernet.unix.skb import unix_dgram_truesize, unix_stream_truesize
 
     assert [(n, unix_dgram_truesize(n)) for n, _ in MEASURED_DGRAM] == MEASURED_DGRAM
     assert [(n, unix_stream_truesize(n)) for n, _ in MEASURED_STREAM] == MEASURED_STREAM

@@ -1270,7 +1270,7 @@ _UNIX_DBS = {1: UNIX_ST_DB, 2: UNIX_DG_DB, 5: UNIX_SQ_DB}
 def unix_sockets(net: Net) -> list[UnixSock]:
     """The namespace's AF_UNIX sockets that have an inode (an embryo waiting
     in a listener's queue has none until accepted: sk_diag_dump skips it)."""
-    from ..unix.af_unix import unix_table
+    from ..unix.names import unix_table
 
     return [sk for sk in list(unix_table(net.kernel).socks)
             if sk.net is net and sk.file_cred is not None]

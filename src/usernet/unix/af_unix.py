@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -47,15 +46,14 @@ from ..sock import (
     RCV_SHUTDOWN,
     SEND_SHUTDOWN,
     SHUTDOWN_MASK,
-    SKB_SHINFO,
-    SKB_STRUCT,
     SOL_SOCKET,
     Sock,
 )
 from ..task import current_task
+from .names import SocketFile, path_of, unix_find_other, unix_table
+from .skb import SKB_MAX_HEAD0, UNIX_SKB_FRAGS_SZ, unix_dgram_truesize, unix_stream_truesize
 
 if TYPE_CHECKING:
-    from ..kernel import Kernel
     from ..net import Net
 
 SOCK_STREAM = 1
@@ -76,24 +74,6 @@ NO_ID = -1  # cred_to_ucred's uid and gid without credentials (no peer)
 _UCRED = struct.Struct("iii")  # struct ucred: pid, uid, gid
 
 UnixName = bytes  # sun_path as bound: b"\0..." abstract, else a path
-
-
-class UnixTable:
-    """The kernel's AF_UNIX names: abstract ones by (namespace, type, name),
-    filesystem ones by the (device, inode) of their socket file."""
-
-    __slots__ = ("abstract", "bsd", "socks")
-
-    def __init__(self) -> None:
-        self.abstract: dict[tuple[Net, int, bytes], UnixSock] = {}
-        self.bsd: dict[tuple[int, int], UnixSock] = {}
-        # every socket from creation to release, named or not, in creation
-        # order (the per-namespace table unix_diag walks)
-        self.socks: dict[UnixSock, None] = {}
-
-
-def unix_table(kernel: Kernel) -> UnixTable:
-    return kernel.unix_table
 
 
 class UnixSock(Sock):
@@ -145,7 +125,7 @@ class UnixSock(Sock):
             held = SocketFile.mknod(name)
             if self.addr is not None:
                 held.put()
-                os.unlink(_path_of(name))
+                os.unlink(path_of(name))
                 raise KernelError(errno.EINVAL)
             self.bsd_path = held
             self.bsd_key = held.key
@@ -598,115 +578,6 @@ class UnixSock(Sock):
         table.socks.pop(self, None)
         self.wq.wake_up()
         super().close()
-
-
-PAGE_SIZE = 4096
-SKB_MAX_HEAD0 = PAGE_SIZE - SKB_SHINFO  # SKB_MAX_HEAD(0): one page of head
-UNIX_SKB_FRAGS_SZ = 32768
-SKB_MAX_ALLOC = 4 * PAGE_SIZE - SKB_SHINFO  # SKB_MAX_ORDER(0, 2)
-MAX_SKB_FRAGS = 17
-
-
-def _page_align(n: int) -> int:
-    return (n + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
-
-
-def unix_head_truesize(linear: int) -> int:
-    """truesize of an AF_UNIX skb's head of ``linear`` bytes: kmalloc of the
-    cache-aligned data and skb_shared_info (no small-head cache here: 768
-    bytes for one byte), plus the sk_buff.  Measured on 6.18 through
-    ss -xm: 768, 1280, 2304, 4352, 8448, 16640 ..."""
-    need = ((linear + 63) & ~63) + SKB_SHINFO
-    size = 512
-    while size < need:
-        size <<= 1
-    return size + SKB_STRUCT
-
-
-def unix_stream_truesize(size: int) -> int:
-    """truesize of a stream skb of ``size`` bytes: past one page of head the
-    data goes to page frags, in whole pages (alloc_skb_with_frags)."""
-    data_len = min(size, _page_align(size - SKB_MAX_HEAD0)) if size > SKB_MAX_HEAD0 else 0
-    return unix_head_truesize(size - data_len) + _page_align(data_len)
-
-
-def unix_dgram_truesize(size: int) -> int:
-    """truesize of a datagram skb: linear up to SKB_MAX_ALLOC, the rest in
-    page frags (unix_dgram_sendmsg)."""
-    data_len = 0
-    if size > SKB_MAX_ALLOC:
-        data_len = _page_align(min(size - SKB_MAX_ALLOC, MAX_SKB_FRAGS * PAGE_SIZE))
-    return unix_head_truesize(size - data_len) + data_len
-
-
-def unix_find_other(net: Net, name: bytes, type: int) -> UnixSock:
-    """unix_find_other: an abstract name in ``net``, or the socket bound to
-    a path's inode; ECONNREFUSED when nobody is there."""
-    if not name:
-        raise KernelError(errno.EINVAL)
-    table = unix_table(net.kernel)
-    if name[0] == 0:
-        found = table.abstract.get((net, type, name))
-        if found is None:
-            raise KernelError(errno.ECONNREFUSED)
-        return found
-    path = _path_of(name)
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise KernelError(exc.errno or errno.ENOENT) from None
-    if not stat.S_ISSOCK(st.st_mode):
-        raise KernelError(errno.ECONNREFUSED)
-    sk = table.bsd.get((st.st_dev, st.st_ino))
-    if sk is None:
-        raise KernelError(errno.ECONNREFUSED)
-    if sk.type != type:
-        raise KernelError(errno.EPROTOTYPE)
-    return sk
-
-
-def _path_of(name: bytes) -> bytes:
-    """The path a sun_path names: up to its first NUL."""
-    end = name.find(b"\0")
-    return name if end < 0 else name[:end]
-
-
-class SocketFile:
-    """A bound socket's file, held open (O_PATH) while any socket refers to
-    it -- the bound one and the connections accepted through it -- as
-    u->path holds the dentry: its inode number cannot go to another file
-    even once the name is unlinked."""
-
-    __slots__ = ("fd", "key", "refs")
-
-    def __init__(self, fd: int, key: tuple[int, int]) -> None:
-        self.fd = fd
-        self.key = key
-        self.refs = 1
-
-    @classmethod
-    def mknod(cls, name: bytes) -> SocketFile:
-        """unix_bind_bsd: make the socket file (mode 0777 less the umask, as
-        mknod applies it); a name that exists is EADDRINUSE."""
-        path = _path_of(name)
-        try:
-            os.mknod(path, stat.S_IFSOCK | 0o777)
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-        except FileExistsError:
-            raise KernelError(errno.EADDRINUSE) from None
-        except OSError as exc:
-            raise KernelError(exc.errno or errno.EINVAL) from None
-        st = os.fstat(fd)
-        return cls(fd, (st.st_dev, st.st_ino))
-
-    def get(self) -> SocketFile:
-        self.refs += 1
-        return self
-
-    def put(self) -> None:
-        self.refs -= 1
-        if not self.refs:
-            os.close(self.fd)
 
 
 def _cred_of_current(sk: UnixSock) -> tuple[int, int, int]:
