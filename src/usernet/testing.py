@@ -146,3 +146,83 @@ def on_udp_frame_road(mp: Any, record: Callable[[int], None]) -> None:
         return taken
 
     mp.setitem(ip_input.inet_frame_protos, 17, counted)
+
+
+# -- model tests: the same operations on the real kernel's sockets and on usernet's --
+
+
+class ModelSide:
+    """One side of a model test: a socket module (CPython's, whose sockets
+    are the running kernel's, or usernet's), its select module, and the
+    sockets the operations made, in slots.  ``step`` runs one operation
+    (``do``, written by the test) and gives its value, or the exception's
+    class and errno name, so the two sides can be compared."""
+
+    def __init__(self, sm: Any, sel: Any, kernel: Any = None) -> None:
+        self.sm, self.sel, self.kernel = sm, sel, kernel
+        self.socks: list[Any] = []
+
+    def new_socket(self, family: int, type: int) -> Any:
+        if self.kernel is None:
+            return self.sm.socket(family, type)
+        return self.sm.socket(family, type, kernel=self.kernel)
+
+    def add(self, sock: Any) -> str:
+        sock.setblocking(False)
+        self.socks.append(sock)
+        return f"s{len(self.socks) - 1}"
+
+    def sock(self, i: int) -> Any:
+        return self.socks[i % len(self.socks)] if self.socks else None
+
+    def step(self, op: tuple[Any, ...]) -> Any:
+        import errno
+
+        try:
+            return self.do(op)
+        except OSError as exc:
+            return ("error", type(exc).__name__, errno.errorcode.get(exc.errno or 0))
+        except (ValueError, TypeError) as exc:  # select() on a closed socket, ...
+            return ("error", type(exc).__name__)
+
+    def do(self, op: tuple[Any, ...]) -> Any:
+        raise NotImplementedError
+
+    def ready(self, sock: Any) -> tuple[bool, bool, bool]:
+        r, w, x = self.sel.select([sock], [sock], [sock], 0)
+        return bool(r), bool(w), bool(x)
+
+    @staticmethod
+    def name_or_errno(fn: Callable[[], Any]) -> Any:
+        import errno
+
+        try:
+            return fn()
+        except OSError as exc:
+            return errno.errorcode.get(exc.errno or 0)
+
+    def close(self) -> None:
+        for s in self.socks:
+            s.close()
+
+
+def run_model(ops: list[tuple[Any, ...]], real: ModelSide, emu: ModelSide) -> None:
+    """Each operation on both sides, in turn; the first disagreement fails
+    with the sequence that led to it."""
+    try:
+        for i, op in enumerate(ops):
+            want, got = real.step(op), emu.step(op)
+            assert got == want, f"step {i} {op}: kernel {want!r}, usernet {got!r}\n{ops[:i + 1]}"
+    finally:
+        real.close()
+        emu.close()
+
+
+def kernel_release_at_least(major: int, minor: int) -> bool:
+    """Whether the running kernel is at least ``major.minor`` (model tests
+    use it as their oracle, and follow 6.18)."""
+    import platform
+    import re
+
+    nums = [int(x) for x in re.findall(r"\d+", platform.release())[:2]]
+    return tuple(nums) >= (major, minor)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import platform
-import re
 import select
 import socket
 import struct
@@ -29,6 +27,7 @@ from hypothesis import strategies as st
 import usernet.socket as us
 import usernet.socket.select as uselect
 from usernet import Kernel
+from usernet.testing import ModelSide, kernel_release_at_least, run_model
 from usernet.wait import sleep
 
 SOCKS = 5
@@ -75,11 +74,13 @@ def free_ports(n: int) -> list[int]:
     return ports
 
 
-class Side:
+class LoopbackSide(ModelSide):
+    """A side on 127.0.0.1: port slots map to ports this side found free;
+    ``wait`` sleeps (real seconds, or the kernel's virtual ones)."""
+
     def __init__(self, sm: Any, sel: Any, ports: list[int], kernel: Kernel | None) -> None:
-        self.sm, self.sel, self.kernel = sm, sel, kernel
+        super().__init__(sm, sel, kernel)
         self.ports = ports
-        self.socks: list[Any] = []
 
     def port(self, slot: int) -> int:
         return 0 if slot >= len(self.ports) else self.ports[slot]
@@ -92,34 +93,26 @@ class Side:
             return host, slot
         return addr
 
-    def add(self, sock: Any) -> str:
-        sock.setblocking(False)
-        self.socks.append(sock)
-        return f"s{len(self.socks) - 1}"
+    def wait(self, seconds: float) -> str:
+        if self.kernel is None:
+            time.sleep(seconds)
+        else:
+            sleep(self.kernel, seconds)
+        return "waited"
 
-    def sock(self, i: int) -> Any:
-        return self.socks[i % len(self.socks)] if self.socks else None
+    def names(self, s: Any) -> Any:
+        return (self.shown(self.name_or_errno(s.getsockname)),
+                self.shown(self.name_or_errno(s.getpeername)))
 
-    def step(self, o: tuple[Any, ...]) -> Any:
-        try:
-            return self._step(o)
-        except OSError as exc:
-            return ("error", type(exc).__name__, errno.errorcode.get(exc.errno or 0))
-        except (ValueError, TypeError) as exc:
-            return ("error", type(exc).__name__)
 
-    def _step(self, o: tuple[Any, ...]) -> Any:
+class Side(LoopbackSide):
+    def do(self, o: tuple[Any, ...]) -> Any:
         what = o[0]
         sm = self.sm
         if what == "wait":
-            if self.kernel is None:
-                time.sleep(o[1])
-            else:
-                sleep(self.kernel, o[1])
-            return "waited"
+            return self.wait(o[1])
         if what == "socket":
-            extra = {} if self.kernel is None else {"kernel": self.kernel}
-            s = sm.socket(sm.AF_INET, sm.SOCK_STREAM, **extra)
+            s = self.new_socket(sm.AF_INET, sm.SOCK_STREAM)
             s.setsockopt(sm.SOL_SOCKET, sm.SO_REUSEADDR, 1)
             return self.add(s)
         s = self.sock(o[1])
@@ -150,10 +143,9 @@ class Side:
             s.close()
             return "aborted"
         if what == "names":
-            return self.shown(self._name(s.getsockname)), self.shown(self._name(s.getpeername))
+            return self.names(s)
         if what == "select":
-            r, w, _x = self.sel.select([s], [s], [], 0)
-            return bool(r), bool(w)
+            return self.ready(s)
         if what == "sendbig":
             return s.send(b"B" * o[2]) > 0
         if what == "drain":
@@ -186,25 +178,17 @@ class Side:
             return errno.errorcode.get(s.getsockopt(sm.SOL_SOCKET, sm.SO_ERROR), 0)
         raise AssertionError(what)
 
-    @staticmethod
-    def _name(fn: Any) -> Any:
-        try:
-            return fn()
-        except OSError as exc:
-            return errno.errorcode.get(exc.errno or 0)
-
     def close(self) -> None:
-        for s in self.socks:
+        for s in self.socks:  # no TIME_WAIT left behind on the machine
             with contextlib.suppress(OSError):
                 s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_LINGER, LINGER0)
-            s.close()
+        super().close()
 
 
 # The oracle is the kernel under this test: its answers match Linux 6.18's,
 # the version usernet follows (older kernels order some checks differently).
-pytestmark = pytest.mark.skipif(
-    tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2]) < (6, 18),
-    reason=f"the live oracle needs Linux >= 6.18, this is {platform.release()}")
+pytestmark = pytest.mark.skipif(not kernel_release_at_least(6, 18),
+                                reason="the live oracle needs Linux >= 6.18")
 
 
 # TCP_MODEL_EXAMPLES=5000 TCP_MODEL_RANDOM=1 explores beyond the fixed examples
@@ -215,12 +199,5 @@ pytestmark = pytest.mark.skipif(
 def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
     k = Kernel(link_delay_ns=0)
     k.script("ip link set lo up")
-    real = Side(socket, select, free_ports(PORTS), None)
-    emu = Side(us, uselect, [40001, 40002, 40003], k)
-    try:
-        for i, o in enumerate(ops):
-            want, got = real.step(o), emu.step(o)
-            assert got == want, f"step {i} {o}: kernel {want!r}, usernet {got!r}\n{ops[:i + 1]}"
-    finally:
-        real.close()
-        emu.close()
+    run_model(ops, Side(socket, select, free_ports(PORTS), None),
+              Side(us, uselect, [40001, 40002, 40003], k))

@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import errno
 import os
-import platform
-import re
 import select
 import socket
-import time
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tcp_model import free_ports
+from test_tcp_model import LoopbackSide, free_ports
 
 import usernet.socket as us
 import usernet.socket.select as uselect
 from usernet import Kernel
-from usernet.wait import sleep
+from usernet.testing import kernel_release_at_least, run_model
 
 SOCKS = 4
 PORTS = 3
@@ -54,49 +51,14 @@ op = st.one_of(
 )
 
 
-class Side:
-    def __init__(self, sm: Any, sel: Any, ports: list[int], kernel: Kernel | None) -> None:
-        self.sm, self.sel, self.kernel = sm, sel, kernel
-        self.ports = ports
-        self.socks: list[Any] = []
-
-    def port(self, slot: int) -> int:
-        return 0 if slot >= len(self.ports) else self.ports[slot]
-
-    def shown(self, addr: Any) -> Any:
-        if isinstance(addr, tuple) and len(addr) == 2:
-            host, port = addr
-            slot = self.ports.index(port) if port in self.ports else (
-                "zero" if port == 0 else "ephemeral")
-            return host, slot
-        return addr
-
-    def sock(self, i: int) -> Any:
-        return self.socks[i % len(self.socks)] if self.socks else None
-
-    def step(self, o: tuple[Any, ...]) -> Any:
-        try:
-            return self._step(o)
-        except OSError as exc:
-            return ("error", type(exc).__name__, errno.errorcode.get(exc.errno or 0))
-        except (ValueError, TypeError) as exc:
-            return ("error", type(exc).__name__)
-
-    def _step(self, o: tuple[Any, ...]) -> Any:
+class Side(LoopbackSide):
+    def do(self, o: tuple[Any, ...]) -> Any:
         what = o[0]
         sm = self.sm
         if what == "wait":
-            if self.kernel is None:
-                time.sleep(o[1])
-            else:
-                sleep(self.kernel, o[1])
-            return "waited"
+            return self.wait(o[1])
         if what == "socket":
-            extra = {} if self.kernel is None else {"kernel": self.kernel}
-            s = sm.socket(sm.AF_INET, sm.SOCK_DGRAM, **extra)
-            s.setblocking(False)
-            self.socks.append(s)
-            return f"s{len(self.socks) - 1}"
+            return self.add(self.new_socket(sm.AF_INET, sm.SOCK_DGRAM))
         s = self.sock(o[1])
         if s is None:
             return "no socket"
@@ -117,10 +79,9 @@ class Side:
             s.close()
             return "closed"
         if what == "names":
-            return self.shown(self._name(s.getsockname)), self.shown(self._name(s.getpeername))
+            return self.names(s)
         if what == "select":
-            r, w, _x = self.sel.select([s], [s], [], 0)
-            return bool(r), bool(w)
+            return self.ready(s)
         if what == "error":
             return errno.errorcode.get(s.getsockopt(sm.SOL_SOCKET, sm.SO_ERROR), 0)
         if what == "rcvbuf":
@@ -136,23 +97,11 @@ class Side:
                     return got
         raise AssertionError(what)
 
-    @staticmethod
-    def _name(fn: Any) -> Any:
-        try:
-            return fn()
-        except OSError as exc:
-            return errno.errorcode.get(exc.errno or 0)
-
-    def close(self) -> None:
-        for s in self.socks:
-            s.close()
-
 
 # The oracle is the kernel under this test: its answers match Linux 6.18's,
 # the version usernet follows.
-pytestmark = pytest.mark.skipif(
-    tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2]) < (6, 18),
-    reason=f"the live oracle needs Linux >= 6.18, this is {platform.release()}")
+pytestmark = pytest.mark.skipif(not kernel_release_at_least(6, 18),
+                                reason="the live oracle needs Linux >= 6.18")
 
 
 # UDP_MODEL_EXAMPLES=5000 UDP_MODEL_RANDOM=1 explores beyond the fixed examples
@@ -163,12 +112,5 @@ pytestmark = pytest.mark.skipif(
 def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
     k = Kernel(link_delay_ns=0)
     k.script("ip link set lo up")
-    real = Side(socket, select, free_ports(PORTS), None)
-    emu = Side(us, uselect, [40001, 40002, 40003], k)
-    try:
-        for i, o in enumerate(ops):
-            want, got = real.step(o), emu.step(o)
-            assert got == want, f"step {i} {o}: kernel {want!r}, usernet {got!r}\n{ops[:i + 1]}"
-    finally:
-        real.close()
-        emu.close()
+    run_model(ops, Side(socket, select, free_ports(PORTS), None),
+              Side(us, uselect, [40001, 40002, 40003], k))

@@ -11,10 +11,7 @@ program's; paths live in a fresh directory each side.
 
 from __future__ import annotations
 
-import errno
 import os
-import platform
-import re
 import select
 import shutil
 import socket
@@ -28,6 +25,7 @@ from hypothesis import strategies as st
 import usernet.socket as us
 import usernet.socket.select as uselect
 from usernet import Kernel
+from usernet.testing import ModelSide, kernel_release_at_least, run_model
 
 TYPES = ("stream", "dgram", "seqpacket")
 NAMES = 4  # name slots: abstract a0..a3, paths p0..p3, and "" (autobind)
@@ -64,14 +62,13 @@ op = st.one_of(
 )
 
 
-class Side:
-    """One side's socket module, select, names and open sockets."""
+class Side(ModelSide):
+    """One side's names (a fresh directory, a per-run abstract prefix)."""
 
     def __init__(self, sm: Any, sel: Any, prefix: str, kernel: Kernel | None = None) -> None:
-        self.sm, self.sel, self.kernel = sm, sel, kernel
+        super().__init__(sm, sel, kernel)
         self.dir = tempfile.mkdtemp(prefix="usernet-model-")
         self.prefix = prefix
-        self.socks: list[Any] = []
 
     def name(self, kind: str, i: int) -> Any:
         if kind == "a":
@@ -90,38 +87,17 @@ class Side:
             return "autobind"
         return addr
 
-    def new(self, typ: str) -> Any:
-        kind = {"stream": self.sm.SOCK_STREAM, "dgram": self.sm.SOCK_DGRAM,
+    def kind(self, typ: str) -> int:
+        return {"stream": self.sm.SOCK_STREAM, "dgram": self.sm.SOCK_DGRAM,
                 "seqpacket": self.sm.SOCK_SEQPACKET}[typ]
-        if self.kernel is None:
-            return self.sm.socket(self.sm.AF_UNIX, kind)
-        return self.sm.socket(self.sm.AF_UNIX, kind, kernel=self.kernel)
 
-    def add(self, sock: Any) -> str:
-        sock.setblocking(False)
-        self.socks.append(sock)
-        return f"s{len(self.socks) - 1}"
-
-    def sock(self, i: int) -> Any:
-        return self.socks[i % len(self.socks)] if self.socks else None
-
-    def step(self, o: tuple[Any, ...]) -> Any:
-        try:
-            return self._step(o)
-        except OSError as exc:
-            return ("error", type(exc).__name__, errno.errorcode.get(exc.errno or 0))
-        except (ValueError, TypeError) as exc:  # e.g. select() on a closed socket
-            return ("error", type(exc).__name__)
-
-    def _step(self, o: tuple[Any, ...]) -> Any:
+    def do(self, o: tuple[Any, ...]) -> Any:
         what = o[0]
         if what == "socket":
-            return self.add(self.new(o[1]))
+            return self.add(self.new_socket(self.sm.AF_UNIX, self.kind(o[1])))
         if what == "socketpair":
-            kind = {"stream": self.sm.SOCK_STREAM, "dgram": self.sm.SOCK_DGRAM,
-                    "seqpacket": self.sm.SOCK_SEQPACKET}[o[1]]
             extra = {} if self.kernel is None else {"kernel": self.kernel}
-            a, b = self.sm.socketpair(self.sm.AF_UNIX, kind, **extra)
+            a, b = self.sm.socketpair(self.sm.AF_UNIX, self.kind(o[1]), **extra)
             return self.add(a), self.add(b)
         if what == "unlink":
             try:
@@ -132,6 +108,10 @@ class Side:
         s = self.sock(o[1])
         if s is None:
             return "no socket"
+        return self.on_socket(s, o)
+
+    def on_socket(self, s: Any, o: tuple[Any, ...]) -> Any:
+        what = o[0]
         if what == "bind":
             return s.bind(self.name(o[2], o[3]))
         if what == "listen":
@@ -156,10 +136,10 @@ class Side:
             s.close()
             return "closed"
         if what == "names":
-            return self.shown(self._name(s.getsockname)), self.shown(self._name(s.getpeername))
+            return (self.shown(self.name_or_errno(s.getsockname)),
+                    self.shown(self.name_or_errno(s.getpeername)))
         if what == "select":
-            r, w, x = self.sel.select([s], [s], [s], 0)
-            return bool(r), bool(w), bool(x)
+            return self.ready(s)
         if what == "oob_send":
             return s.send(b"o" * o[2] + b"U", self.sm.MSG_OOB) if o[2] < 3 else \
                 s.send(b"", self.sm.MSG_OOB)
@@ -185,24 +165,15 @@ class Side:
             return pid > 0, raw[4:]
         raise AssertionError(what)
 
-    @staticmethod
-    def _name(fn: Any) -> Any:
-        try:
-            return fn()
-        except OSError as exc:
-            return errno.errorcode.get(exc.errno or 0)
-
     def close(self) -> None:
-        for s in self.socks:
-            s.close()
+        super().close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # The oracle is the kernel under this test: its answers match Linux 6.18's,
 # the version usernet follows (older kernels order some checks differently).
-pytestmark = pytest.mark.skipif(
-    tuple(int(x) for x in re.findall(r"\d+", platform.release())[:2]) < (6, 18),
-    reason=f"the live oracle needs Linux >= 6.18, this is {platform.release()}")
+pytestmark = pytest.mark.skipif(not kernel_release_at_least(6, 18),
+                                reason="the live oracle needs Linux >= 6.18")
 
 
 # UNIX_MODEL_EXAMPLES=5000 UNIX_MODEL_RANDOM=1 explores beyond the fixed examples
@@ -212,12 +183,4 @@ pytestmark = pytest.mark.skipif(
 @given(st.lists(op, min_size=1, max_size=40))
 def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
     prefix = f"usernet-model-{os.getpid()}"
-    real = Side(socket, select, prefix)
-    emu = Side(us, uselect, prefix, Kernel())
-    try:
-        for i, o in enumerate(ops):
-            want, got = real.step(o), emu.step(o)
-            assert got == want, f"step {i} {o}: kernel {want!r}, usernet {got!r}\n{ops[:i + 1]}"
-    finally:
-        real.close()
-        emu.close()
+    run_model(ops, Side(socket, select, prefix), Side(us, uselect, prefix, Kernel()))
