@@ -322,8 +322,7 @@ class socket:
         if self._family == _s.AF_UNIX:
             return self._unix_connect(sk, addr)
         try:
-            sk.connect(addr)
-            return 0
+            err = sk.connect_start(addr)  # EINPROGRESS returned, not raised
         except KernelError as exc:
             err = exc.errno or 0
         finally:

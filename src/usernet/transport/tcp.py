@@ -590,6 +590,11 @@ class TcpSock(_TcpFields):
     def connect(self, addr: Address) -> None:
         """inet_stream_connect: start the handshake (EINPROGRESS), or report
         how a previous one went (EALREADY, EISCONN, the error)."""
+        if self.connect_start(addr):
+            raise KernelError(errno.EINPROGRESS)
+
+    def connect_start(self, addr: Address) -> int:
+        """connect, with EINPROGRESS returned rather than raised."""
         self._check_open()
         ss = self.ss_state
         if ss == SS_CONNECTED:
@@ -600,7 +605,7 @@ class TcpSock(_TcpFields):
             if self.state == TCP_CLOSE:
                 self._connect_failed()
             self.ss_state = SS_CONNECTED
-            return
+            return 0
         if ss != SS_UNCONNECTED:
             raise KernelError(errno.EINVAL)
         if self.state != TCP_CLOSE:
@@ -610,7 +615,7 @@ class TcpSock(_TcpFields):
             raise KernelError(errno.EAFNOSUPPORT)
         tcp_v4_connect(self, daddr, dport)
         self.ss_state = SS_CONNECTING
-        raise KernelError(errno.EINPROGRESS)
+        return errno.EINPROGRESS
 
     def _connect_failed(self) -> None:
         err = self.sock_error() or errno.ECONNABORTED
@@ -1331,8 +1336,7 @@ def tcp_disconnect(sk: TcpSock) -> None:
 
 def destroy_sock(sk: TcpSock) -> None:
     """inet_csk_destroy_sock: an orphan's end; it lets go of the namespace."""
-    timer.tcp_clear_xmit_timers(sk)
-    sk.ka_timer.cancel()
+    timer.tcp_clear_xmit_timers(sk)  # the keepalive timer too
     unhash(sk)
     if sk.bucket is not None:
         sk.bucket.remove(sk)

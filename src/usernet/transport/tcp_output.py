@@ -22,7 +22,7 @@ from ..dev.datapath import dev_can_gso, dev_queue_xmit
 from ..errors import KernelError
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
 from ..ipv4.ip_output import IP_PMTUDISC_DO, ip_build_and_send, ip_output, route_mtu
-from ..ipv4.neighbour import NUD_CONNECTED
+from ..ipv4.neighbour import NUD_CONNECTED, NUD_DELAY, NUD_PROBE
 from ..ipv4.route import ip_route_output_cached
 from ..ipv4.rt_cache import rt_cache_genid
 from ..netfilter.hooks import nf_enabled
@@ -93,6 +93,7 @@ TCP_RTO_MIN_US = 200_000
 TCP_TIMEOUT_MIN_US = 2_000
 TCP_PINGPONG_THRESH = 1  # net.ipv4.tcp_pingpong_thresh
 JIFFY_NS = 4_000_000
+_NUD_DELAY_PROBE = NUD_DELAY | NUD_PROBE
 
 
 _pack = IP_TCP_HDR.pack
@@ -437,12 +438,20 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
         if n is None or n.dev is not dev or n.addr != nexthop:
             n = net.kernel.neigh_tbl.entries.get((dev, nexthop))
             rt.neigh = n
-        if n is not None and n.nud_state & NUD_CONNECTED:
-            if sk.confirm_neigh:
-                sk.confirm_neigh = False
-                n.confirmed = now // JIFFY_NS
-            dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
-            return True
+        if n is not None:
+            if n.nud_state & NUD_CONNECTED:
+                if sk.confirm_neigh:
+                    sk.confirm_neigh = False
+                    n.confirmed = now // JIFFY_NS
+                dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
+                return True
+            if n.nud_state & _NUD_DELAY_PROBE and not data:
+                # what ip_output -> neigh_output -> neigh_event_send does for
+                # a header-only segment (always within the MTU) while the
+                # entry waits for a confirmation: note the use, send
+                n.used = now // JIFFY_NS
+                dev_queue_xmit(dev, n.hh + hdr)
+                return True
     ip_output(rt, b"".join((hdr, *data)) if data else hdr, sk)
     return True
 

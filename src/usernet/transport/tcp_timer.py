@@ -21,9 +21,10 @@ from __future__ import annotations
 import errno
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from heapq import heappush
 
 from ..ipv4.datapath_state import sysctl_int
+from ..sched import Timer
 from . import tcp_input as inp
 from . import tcp_output as out
 from .tcp import (
@@ -47,9 +48,6 @@ from .tcp import (
     tcp_write_queue_purge,
 )
 from .tcp_cong import CA_EVENT_CWND_RESTART, TCP_CA_CWR, TCP_CA_Loss, TCP_CA_Open, TCP_CA_Recovery
-
-if TYPE_CHECKING:
-    from ..sched import Timer
 
 ICSK_TIME_RETRANS = 1
 ICSK_TIME_DACK = 2
@@ -91,7 +89,15 @@ class SockTimer:
                 return  # it fires first and re-arms itself for the deadline
             ev.fn = None  # ev.cancel(), and the socket let go of
             ev.args = ()
-        self.ev = self.sched.call_at(when, self._fire, self.skref())
+        sched = self.sched
+        if when <= sched.now:
+            self.ev = sched.call_soon(self._fire, self.skref())
+            return
+        # sched.call_at for a future deadline, inlined: every connection
+        # arms its timers several times
+        ev = self.ev = Timer(when, self._fire, (self.skref(),))
+        seq = sched._seq = sched._seq + 1
+        heappush(sched._heap, (when, seq, ev))
 
     def cancel(self) -> None:
         self.deadline = None
@@ -138,10 +144,16 @@ def clear_xmit_timer(sk: TcpSock) -> None:
 
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.timer_kind = 0  # clear_xmit_timer
-    sk.rtx_timer.cancel()
-    sk.dack_timer.cancel()
     sk.ack_pending = 0
-    sk.ka_timer.cancel()
+    # the three SockTimer.cancel()s, inlined (a timer without an event has
+    # no deadline either): a connection's end clears them several times
+    for t in (sk.rtx_timer, sk.dack_timer, sk.ka_timer):
+        ev = t.ev
+        if ev is not None:
+            t.deadline = None
+            ev.fn = None
+            ev.args = ()
+            t.ev = None
 
 
 def rto_delta_ns(sk: TcpSock) -> int:
