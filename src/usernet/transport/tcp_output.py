@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from ..dev.datapath import dev_can_gso, dev_queue_xmit
 from ..errors import KernelError
+from ..ipv4 import rt_cache as _rt_cache
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
 from ..ipv4.ip_output import IP_PMTUDISC_DO, ip_build_and_send, ip_output, route_mtu
 from ..ipv4.neighbour import NUD_CONNECTED, NUD_DELAY, NUD_PROBE
 from ..ipv4.route import ip_route_output_cached
-from ..ipv4.rt_cache import rt_cache_genid
 from ..netfilter.hooks import nf_enabled
 from ..sock import CTL_SK, CtlSock
 from ..wire.checksum import csum_partial, pseudo_header_sum
@@ -98,7 +98,6 @@ _NUD_DELAY_PROBE = NUD_DELAY | NUD_PROBE
 
 _pack = IP_TCP_HDR.pack
 _pack_ts = IP_TCP_HDR_TS.pack
-_genid = rt_cache_genid
 
 
 def jiffies_ceil(ns: int) -> int:
@@ -113,7 +112,7 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     """sk_setup_caps + the per-socket header precomputation."""
     net = sk.net
     sk.dst = rt
-    sk.dst_gen = rt_cache_genid()
+    sk.dst_gen = _rt_cache._genid  # rt_cache_genid(), without the call
     ttl = sk.ttl or net.ipv4.sysctl.ip_default_ttl
     sa, da = sk.saddr, sk.daddr
     addrs = (sa >> 16) + (sa & 0xFFFF) + (da >> 16) + (da & 0xFFFF)
@@ -121,7 +120,8 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     sk.ip_csum_base = (0x4500 | sk.tos) + 0x4000 + ((ttl << 8) | 6) + addrs
     sk.tcp_psum_base = addrs + 6
     sk.gso_ok = dev_can_gso(rt.dev)
-    mtu = route_mtu(rt)
+    # route_mtu(rt), its common answers inlined
+    mtu = rt.pmtu or (route_mtu(rt) if rt.metrics else rt.dev.mtu)
     if mtu != sk.pmtu:
         tcp_sync_mss(sk, mtu)
     else:
@@ -140,7 +140,7 @@ def _set_gso_segs(sk: TcpSock) -> None:
 def sk_route(sk: TcpSock) -> OutputRoute | None:
     """__sk_dst_check: the cached route while the configuration is unchanged."""
     rt = sk.dst
-    if rt is not None and sk.dst_gen == rt_cache_genid() and not rt.expires:
+    if rt is not None and sk.dst_gen == _rt_cache._genid and not rt.expires:
         return rt
     try:
         rt = ip_route_output_cached(sk.net, sk.daddr, sk.saddr, sk.bound_dev, sk.mark, sk.tos)
@@ -154,7 +154,7 @@ def sk_route(sk: TcpSock) -> OutputRoute | None:
 
 def advmss_of(rt: OutputRoute) -> int:
     """ipv4_default_advmss: the MSS we announce for a route."""
-    mss = route_mtu(rt) - 40
+    mss = (rt.pmtu or (route_mtu(rt) if rt.metrics else rt.dev.mtu)) - 40  # route_mtu(rt)
     return 256 if mss < 256 else 65535 - 40 if mss > 65535 - 40 else mss
 
 
@@ -361,7 +361,7 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
     ``data`` is the payload's pieces; more than one segment's worth makes a
     GSO super-segment (``pcount`` segments)."""
     rt = sk.dst
-    if rt is None or sk.dst_gen != _genid() or rt.expires:
+    if rt is None or sk.dst_gen != _rt_cache._genid or rt.expires:
         rt = sk_route(sk)
         if rt is None:
             return False
