@@ -711,7 +711,8 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
     # only SACK tagging writes the state: without blocks, a shared empty one
     st = SackState(sk.snd_nxt) if sacks else _NO_SACKS
     if flag & FLAG_UPDATE_TS_RECENT and sk.saw_ts and seq <= sk.rcv_wup:
-        if _paws_check(sk, sk.rcv_tsval, 0):
+        d = (sk.ts_recent - sk.rcv_tsval) & SEQ_MASK  # _paws_check's first test, inlined
+        if (d - 0x100000000 if d & 0x80000000 else d) <= 0 or _paws_check(sk, sk.rcv_tsval, 0):
             sk.ts_recent = sk.rcv_tsval
             sk.ts_recent_stamp = sk.net.kernel.sched.now
     if (flag & (FLAG_SLOWPATH | FLAG_SND_UNA_ADVANCED)) == FLAG_SND_UNA_ADVANCED:
@@ -846,7 +847,9 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, st: Sa
             head = seg
             break
         rtx.popleft()
-    if last_acked is not None and not _spurious_retrans(sk, last_acked):
+    # _spurious_retrans(sk, last_acked) is false unless the segment was retransmitted
+    if last_acked is not None and (not last_acked.sacked & TCPCB_RETRANS
+                                   or not _spurious_retrans(sk, last_acked)):
         _rack_advance(sk, last_acked.sacked, last_acked.end, last_acked.ts)
     if prior_snd_una <= sk.snd_up <= una:
         sk.snd_up = una  # the urgent data was acknowledged: urgent mode ends
@@ -1717,7 +1720,15 @@ def tcp_validate_incoming(sk: TcpSock, seg: Seg, syn_inerr: bool) -> bool:
     (RFC 5961 4.2) checks.  False when the segment was consumed."""
     flags = seg.flags
     mib = sk.tcp_net.mib
-    if seg.saw_ts and _paws_discard(sk, seg):
+    if seg.saw_ts:
+        # _paws_check's first test, inlined: a timestamp not older than
+        # ts_recent (by more than the window) is never discarded
+        d = (sk.ts_recent - seg.tsval) & SEQ_MASK
+        discard = (d - 0x100000000 if d & 0x80000000 else d) > TCP_PAWS_WINDOW \
+            and _paws_discard(sk, seg)
+    else:
+        discard = False
+    if discard:
         if not flags & RST:
             if flags & SYN:
                 return _syn_challenge(sk, syn_inerr)
@@ -1725,8 +1736,10 @@ def tcp_validate_incoming(sk: TcpSock, seg: Seg, syn_inerr: bool) -> bool:
             if not _oow_rate_limited(sk, seg, "TCPACKSkippedPAWS"):
                 _send_dupack(sk, seg)
             return False
-    # step 1: the sequence number
-    if seg.end < sk.rcv_wup or seg.seq > sk.rcv_nxt + sk.receive_window():
+    # step 1: the sequence number (sk.receive_window(), inlined)
+    rcv_nxt = sk.rcv_nxt
+    win = sk.rcv_wup + sk.rcv_wnd - rcv_nxt
+    if seg.end < sk.rcv_wup or seg.seq > rcv_nxt + (win if win > 0 else 0):
         if not flags & RST:
             if flags & SYN:
                 return _syn_challenge(sk, syn_inerr)

@@ -181,7 +181,9 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
         mss = cutoff if cutoff > floor else floor
     sk.pmtu = pmtu
     sk.mss_cache = mss
-    _set_gso_segs(sk)
+    # _set_gso_segs(sk), inlined: several times per connection
+    segs = (GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // (mss if mss > 1 else 1) if sk.gso_ok else 1
+    sk.gso_max_segs = segs if segs > 1 else 1
     return mss
 
 
@@ -226,7 +228,7 @@ def tcp_space(sk: TcpSock) -> int:
 
 
 def tcp_full_space(sk: TcpSock) -> int:
-    return win_from_space(sk, sk.rcvbuf)
+    return (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # win_from_space
 
 
 def select_window_raw(sk: TcpSock) -> int:

@@ -139,7 +139,13 @@ def reset_xmit_timer(sk: TcpSock, kind: int, delay_ns: int) -> None:
 
 def clear_xmit_timer(sk: TcpSock) -> None:
     sk.timer_kind = 0
-    sk.rtx_timer.cancel()
+    t = sk.rtx_timer
+    ev = t.ev
+    if ev is not None:  # t.cancel(), inlined: every ACK of the last data comes here
+        t.deadline = None
+        ev.fn = None
+        ev.args = ()
+        t.ev = None
 
 
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
@@ -172,7 +178,11 @@ def tcp_rearm_rto(sk: TcpSock) -> None:
     rto = sk.rto
     if sk.timer_kind in (ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
         rto = jiffies_ceil(max(rto_delta_ns(sk), 1000))
-    reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto)
+    # reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto), inlined
+    if rto > TCP_RTO_MAX_NS:
+        rto = TCP_RTO_MAX_NS
+    sk.timer_kind = ICSK_TIME_RETRANS
+    sk.rtx_timer.arm(sk.net.kernel.sched.now + rto)
 
 
 def tcp_set_xmit_timer(sk: TcpSock) -> None:
@@ -378,7 +388,11 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
         rto_timeout = jiffies_ceil(rto_delta)
         if rto_timeout < timeout:  # not min(): twice per connection
             timeout = rto_timeout
-    reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout)
+    # reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout), inlined
+    if timeout > TCP_RTO_MAX_NS:
+        timeout = TCP_RTO_MAX_NS
+    sk.timer_kind = ICSK_TIME_LOSS_PROBE
+    sk.rtx_timer.arm(sk.net.kernel.sched.now + timeout)
     return True
 
 
