@@ -25,6 +25,7 @@ import errno
 import random
 import socket as _s
 import struct
+import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -49,7 +50,14 @@ from ..sysctl_defaults import NET_DEFAULTS
 from ..task import current_cred
 from ..wait import WaitQueue, wait_event
 from ..wire.ipv4 import IPPROTO_TCP
-from .tcp_cong import TCP_INFINITE_SSTHRESH, CongestionOps, Cubic, TCP_CA_Open, ca_create
+from .tcp_cong import (
+    CONGESTION_OPS,
+    TCP_INFINITE_SSTHRESH,
+    CongestionOps,
+    Cubic,
+    TCP_CA_Open,
+    ca_create,
+)
 from .tcp_table import (
     BindBucket,
     TcpNet,
@@ -169,6 +177,7 @@ def sysctl_str(net: Net, key: str) -> str:
 
 
 _VEC_CACHE: dict[str, tuple[int, ...]] = {}
+_CA_KEY = "net.ipv4.tcp_congestion_control"
 
 
 def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
@@ -462,8 +471,11 @@ class TcpSock(_TcpFields):
         self.tcp_net: TcpNet = tcp_net(net)
         self.rcvbuf = net.ipv4.sysctl.tcp_rmem[1]
         self.sndbuf = net.ipv4.sysctl.tcp_wmem[1]
-        self.ca: CongestionOps = ca_create(sysctl_str(net, "net.ipv4.tcp_congestion_control")) \
-            or Cubic()
+        # ca_create(sysctl_str(net, ...)), inlined: every socket() comes here
+        own = net.sysctls
+        name = str(own[_CA_KEY]) if own is not None and _CA_KEY in own else NET_DEFAULTS[_CA_KEY]
+        ca_cls = CONGESTION_OPS.get(name)
+        self.ca: CongestionOps = ca_cls() if ca_cls is not None else Cubic()
         self._init_queues()
 
     def _init_queues(self) -> None:
@@ -474,9 +486,12 @@ class TcpSock(_TcpFields):
         self.rcvq: deque[bytes | memoryview] = deque()
         self.ofo: list[list[Any]] = []  # [seq, end, data, fin], sorted, disjoint
         self.sack_blocks: list[list[int]] = []  # blocks we report, most recent first
-        self.rtx_timer = timer.SockTimer(self, timer.tcp_write_timer)
-        self.dack_timer = timer.SockTimer(self, timer.tcp_delack_timer)
-        self.ka_timer = timer.SockTimer(self, timer.tcp_keepalive_timer)
+        # the timers share one weak reference and the scheduler, looked up once
+        ref = weakref.ref(self)
+        sched = self.net.kernel.sched
+        self.rtx_timer = timer.SockTimer(self, timer.tcp_write_timer, ref, sched)
+        self.dack_timer = timer.SockTimer(self, timer.tcp_delack_timer, ref, sched)
+        self.ka_timer = timer.SockTimer(self, timer.tcp_keepalive_timer, ref, sched)
 
     @classmethod
     def clone(cls, listener: TcpSock) -> TcpSock:

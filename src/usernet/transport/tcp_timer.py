@@ -24,7 +24,7 @@ from collections.abc import Callable
 from heapq import heappush
 
 from ..ipv4.datapath_state import sysctl_int
-from ..sched import Timer
+from ..sched import Scheduler, Timer
 from . import tcp_input as inp
 from . import tcp_output as out
 from .tcp import (
@@ -74,9 +74,13 @@ class SockTimer:
 
     __slots__ = ("deadline", "ev", "fn", "sched", "skref")
 
-    def __init__(self, sk: TcpSock, fn: Callable[[TcpSock], None]) -> None:
-        self.skref = weakref.ref(sk)  # one shared ref object for all of sk's timers
-        self.sched = sk.net.kernel.sched
+    def __init__(self, sk: TcpSock, fn: Callable[[TcpSock], None],
+                 skref: weakref.ref[TcpSock] | None = None,
+                 sched: Scheduler | None = None) -> None:
+        # one shared ref object for all of sk's timers; a socket making its
+        # three passes the reference and the scheduler it already has
+        self.skref = weakref.ref(sk) if skref is None else skref
+        self.sched = sk.net.kernel.sched if sched is None else sched
         self.fn = fn
         self.deadline: int | None = None
         self.ev: Timer | None = None
