@@ -755,12 +755,15 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
             num_dupack = 1
         flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
     if flag & FLAG_SET_XMIT_TIMER:
-        timer.tcp_set_xmit_timer(sk)
+        # tcp_set_xmit_timer, inlined
+        if not timer.tcp_schedule_loss_probe(sk, True):
+            timer.tcp_rearm_rto(sk)
     if flag & FLAG_FORWARD_PROGRESS or not flag & FLAG_NOT_DUP:
         sk.confirm_neigh = True
     delivered = sk.delivered - prior_delivered
     _cong_control(sk, delivered, sk.lost - prior_lost, flag)
-    tcp_xmit_recovery(sk, rexmit)
+    if rexmit != REXMIT_NONE:  # tcp_xmit_recovery has nothing to do otherwise
+        tcp_xmit_recovery(sk, rexmit)
     return 1
 
 
@@ -1803,8 +1806,11 @@ def tcp_rcv_established_slow(sk: TcpSock, seg: Seg) -> None:
         tcp_urg(sk, seg)
     tcp_data_queue(sk, seg)
     if sk.state != TCP_CLOSE:
-        _data_snd_check(sk)
-        tcp_ack_snd_check(sk)
+        # _data_snd_check and tcp_ack_snd_check, called when they have work
+        if sk.write_seq > sk.snd_nxt or sk.fin_seq >= sk.snd_nxt or sk.queue_shrunk:
+            _data_snd_check(sk)
+        if sk.ack_pending & ICSK_ACK_SCHED:
+            _ack_snd_check_now(sk, True)
 
 
 def tcp_urg(sk: TcpSock, seg: Seg) -> None:
@@ -2121,7 +2127,7 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             return False
         _synrecv_established(sk, seg)
     elif state == TCP_FIN_WAIT1:
-        if sk.snd_una == _write_end(sk):
+        if sk.snd_una == sk.write_seq + (1 if sk.fin_seq >= 0 else 0):  # _write_end
             tcp_set_state(sk, TCP_FIN_WAIT2)
             sk.sk_shutdown |= SEND_SHUTDOWN
             sk.confirm_neigh = True
@@ -2149,7 +2155,7 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             tcp_time_wait(sk, TCP_TIME_WAIT, 0)
             return False
     elif state == TCP_LAST_ACK:
-        if sk.snd_una == _write_end(sk):
+        if sk.snd_una == sk.write_seq + (1 if sk.fin_seq >= 0 else 0):  # _write_end
             tcp_done(sk)
             return False
     # step 6: the URG bit
@@ -2168,8 +2174,11 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             return True
         tcp_data_queue(sk, seg)
     if sk.state != TCP_CLOSE:
-        _data_snd_check(sk)
-        tcp_ack_snd_check(sk)
+        # _data_snd_check and tcp_ack_snd_check, called when they have work
+        if sk.write_seq > sk.snd_nxt or sk.fin_seq >= sk.snd_nxt or sk.queue_shrunk:
+            _data_snd_check(sk)
+        if sk.ack_pending & ICSK_ACK_SCHED:
+            _ack_snd_check_now(sk, True)
     return False
 
 

@@ -689,7 +689,8 @@ def tcp_write_xmit(sk: TcpSock, nonagle: int) -> None:
         fin_only = avail <= 0
         if fin_only and fin_seq != seq:
             break
-        quota = sk.snd_cwnd - sk.in_flight()
+        # sk.in_flight(), inlined
+        quota = sk.snd_cwnd - (sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out)
         if quota <= 0 and not (fin_only and True):
             cwnd_limited = True
             break
@@ -753,7 +754,8 @@ def tcp_write_xmit(sk: TcpSock, nonagle: int) -> None:
             timer.tcp_rearm_rto(sk)
         if flags & FIN:
             break
-    is_cwnd_limited = cwnd_limited or sk.in_flight() >= sk.snd_cwnd
+    is_cwnd_limited = cwnd_limited or \
+        sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out >= sk.snd_cwnd
     if sent or is_cwnd_limited:
         # tcp_cwnd_validate: remember how much of cwnd this window used
         if sk.snd_una >= sk.cwnd_usage_seq or is_cwnd_limited or \
