@@ -42,6 +42,18 @@ class Timer:
         return self.fn is not None
 
 
+_new = object.__new__
+
+
+def new_timer(when: int, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Timer:
+    """Timer(when, fn, args), a little cheaper (no __init__ frame)."""
+    t = _new(Timer)
+    t.when = when
+    t.fn = fn
+    t.args = args
+    return t
+
+
 class Scheduler:
     __slots__ = (
         "_heap",
@@ -71,14 +83,21 @@ class Scheduler:
     # -- scheduling -----------------------------------------------------------
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> Timer:
-        t = Timer(self.now, fn, args)
+        t = new_timer(self.now, fn, args)
         self._now_q.append(t)
         return t
 
     def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> Timer:
         if when <= self.now:
-            return self.call_soon(fn, *args)
-        t = Timer(when, fn, args)
+            t = new_timer(self.now, fn, args)
+            self._now_q.append(t)  # call_soon
+            return t
+        # Timer(when, fn, args), without its __init__ frame: the emulation
+        # schedules several events per connection
+        t = _new(Timer)
+        t.when = when
+        t.fn = fn
+        t.args = args
         self._seq += 1
         heapq.heappush(self._heap, (when, self._seq, t))
         return t

@@ -707,7 +707,7 @@ def _accept_must_wait(sk: Any) -> bool:
     """inet_csk_accept's EAGAIN known before the call: an open TCP listener
     with nothing to accept and no error pending (anything else, let the
     call say)."""
-    tcp = _tcp()
+    tcp = _tcp_classes or _tcp()
     if tcp is None:  # no TCP: no listener either
         return False
     cls, listen = tcp

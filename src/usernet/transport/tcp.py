@@ -943,7 +943,7 @@ class TcpSock(_TcpFields):
             else:
                 tmo = tcp_fin_time(self)
                 if tmo > TCP_TIMEWAIT_LEN_NS:
-                    self.ka_timer.arm(self.now + tmo - TCP_TIMEWAIT_LEN_NS)
+                    self.ka_timer.arm(self.net.kernel.sched.now + tmo - TCP_TIMEWAIT_LEN_NS)
                 else:
                     tcp_time_wait(self, TCP_FIN_WAIT2, tmo)
                     return
@@ -1649,7 +1649,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
         raise
     out.sk_set_route(sk, rt)
     if not sk.write_seq:
-        sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, sk.now)
+        sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, net.kernel.sched.now)
     if net.ipv4.sysctl.tcp_timestamps == 1:
         sk.ts_off = secure_ts_off(tn, sk.saddr, daddr)
     sk.inet_id = rand_below(net.kernel.rng, 0x10000)

@@ -925,7 +925,10 @@ def _ack_update_rtt(sk: TcpSock, flag: int, seq_rtt_us: int, sack_rtt_us: int,
         if sample < sk.min_rtt_us:
             sk.min_rtt_us = sample
     tcp_rtt_estimator(sk, seq_rtt_us)
-    tcp_set_rto(sk)
+    # tcp_set_rto(sk), inlined
+    us = (sk.srtt_us >> 3) + sk.rttvar_us
+    rto = -(-us * 1000 // JIFFY_NS) * JIFFY_NS
+    sk.rto = rto if rto < TCP_RTO_MAX_NS else TCP_RTO_MAX_NS
     sk.backoff = 0
     return True
 
@@ -2144,9 +2147,9 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
                     return True
                 tmo = tcp_fin_time(sk)
                 if tmo > TCP_TIMEWAIT_LEN_NS:
-                    sk.ka_timer.arm(sk.now + tmo - TCP_TIMEWAIT_LEN_NS)
+                    sk.ka_timer.arm(sk.net.kernel.sched.now + tmo - TCP_TIMEWAIT_LEN_NS)
                 elif flags & FIN:
-                    sk.ka_timer.arm(sk.now + tmo)
+                    sk.ka_timer.arm(sk.net.kernel.sched.now + tmo)
                 else:
                     tcp_time_wait(sk, TCP_FIN_WAIT2, tmo)
                     return False
@@ -2191,7 +2194,7 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
     """SYN_RECV -> ESTABLISHED on the handshake's last ACK."""
     sk.delivered += 1
     if not sk.srtt_us and sk.snt_synack and not sk.total_retrans:
-        rtt = (sk.now - sk.snt_synack) // 1000
+        rtt = (sk.net.kernel.sched.now - sk.snt_synack) // 1000
         _ack_update_rtt(sk, FLAG_SYN_ACKED, rtt, -1, rtt)
     sk.retrans_stamp = 0
     tcp_init_transfer(sk)
@@ -2277,7 +2280,8 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         if seg.saw_ts and seg.tsecr:
             lo = (sk.retrans_stamp // 1_000_000 + sk.ts_off) & SEQ_MASK
             hi = sk.ts_now()
-            if _s32(seg.tsecr - lo) < 0 or _s32(hi - seg.tsecr) < 0:
+            # _s32(x) < 0, inlined: the sign bit of the 32-bit difference
+            if (seg.tsecr - lo) & 0x80000000 or (hi - seg.tsecr) & 0x80000000:
                 sk.mib("PAWSActiveRejected")
                 return not flags & RST
         if flags & RST:
@@ -2303,7 +2307,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
             sk.tcp_header_len = 32
             sk.advmss -= 12
             sk.ts_recent = seg.tsval
-            sk.ts_recent_stamp = sk.now
+            sk.ts_recent_stamp = sk.net.kernel.sched.now
         else:
             sk.tcp_header_len = 20
         out.tcp_sync_mss(sk, sk.pmtu)
@@ -2332,7 +2336,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         if sk.ts_ok:
             sk.tcp_header_len = 32
             sk.ts_recent = seg.tsval
-            sk.ts_recent_stamp = sk.now
+            sk.ts_recent_stamp = sk.net.kernel.sched.now
         else:
             sk.tcp_header_len = 20
         sk.rcv_nxt = seg.seq + 1
@@ -2343,7 +2347,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         sk.max_window = sk.snd_wnd
         out.tcp_sync_mss(sk, sk.pmtu)
         out.tcp_initialize_rcv_mss(sk)
-        sk.snt_synack = sk.now
+        sk.snt_synack = sk.net.kernel.sched.now
         out.tcp_send_syn_segment(sk, SYN | ACK)
         return False
     return False

@@ -49,6 +49,8 @@ from .tcp import (
 )
 from .tcp_cong import CA_EVENT_CWND_RESTART, TCP_CA_CWR, TCP_CA_Loss, TCP_CA_Open, TCP_CA_Recovery
 
+_new = object.__new__
+
 ICSK_TIME_RETRANS = 1
 ICSK_TIME_DACK = 2
 ICSK_TIME_PROBE0 = 3
@@ -99,7 +101,10 @@ class SockTimer:
             return
         # sched.call_at for a future deadline, inlined: every connection
         # arms its timers several times
-        ev = self.ev = Timer(when, self._fire, (self.skref(),))
+        ev = self.ev = _new(Timer)  # Timer(when, self._fire, (sk,)), without __init__
+        ev.when = when
+        ev.fn = self._fire
+        ev.args = (self.skref(),)
         seq = sched._seq = sched._seq + 1
         heappush(sched._heap, (when, seq, ev))
 
