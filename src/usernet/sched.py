@@ -54,8 +54,12 @@ def new_timer(when: int, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -
     return t
 
 
+HEAP_COMPACT_MIN = 4096  # heap size below which cancelled events are left to time
+
+
 class Scheduler:
     __slots__ = (
+        "_compact_at",
         "_heap",
         "_now_q",
         "_seq",
@@ -72,6 +76,7 @@ class Scheduler:
         self._heap: list[tuple[int, int, Timer]] = []
         self._now_q: deque[Timer] = deque()
         self._seq = 0
+        self._compact_at = HEAP_COMPACT_MIN
         self.realtime = realtime
         self._wall0 = time.monotonic_ns()
         self._virt0 = 0
@@ -99,8 +104,24 @@ class Scheduler:
         t.fn = fn
         t.args = args
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, t))
+        heap = self._heap
+        heapq.heappush(heap, (when, self._seq, t))
+        if len(heap) > self._compact_at:
+            self.compact()
         return t
+
+    def compact(self) -> None:
+        """Drop cancelled events from the heap.  Cancelling leaves an event in
+        place until its time (lazy deletion), and a connection cancels
+        several timers of a second or a minute: without this the heap, and
+        what the garbage collector must walk, would grow with them.  The
+        live events keep their (time, seq) keys, so they run in the same
+        order; the next compaction waits until the heap has doubled."""
+        heap = self._heap
+        heap[:] = [e for e in heap if e[2].fn is not None]
+        heapq.heapify(heap)
+        n = 2 * len(heap)
+        self._compact_at = n if n > HEAP_COMPACT_MIN else HEAP_COMPACT_MIN
 
     def call_later(self, delay_ns: int, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.call_at(self.now + delay_ns, fn, *args)

@@ -106,7 +106,10 @@ class SockTimer:
         ev.fn = self._fire
         ev.args = (self.skref(),)
         seq = sched._seq = sched._seq + 1
-        heappush(sched._heap, (when, seq, ev))
+        heap = sched._heap
+        heappush(heap, (when, seq, ev))
+        if len(heap) > sched._compact_at:
+            sched.compact()
 
     def cancel(self) -> None:
         self.deadline = None
