@@ -25,7 +25,6 @@ import errno
 import random
 import socket as _s
 import struct
-import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -486,12 +485,7 @@ class TcpSock(_TcpFields):
         self.rcvq: deque[bytes | memoryview] = deque()
         self.ofo: list[list[Any]] = []  # [seq, end, data, fin], sorted, disjoint
         self.sack_blocks: list[list[int]] = []  # blocks we report, most recent first
-        # the timers share one weak reference and the scheduler, looked up once
-        ref = weakref.ref(self)
-        sched = self.net.kernel.sched
-        self.rtx_timer = timer.SockTimer(self, timer.tcp_write_timer, ref, sched)
-        self.dack_timer = timer.SockTimer(self, timer.tcp_delack_timer, ref, sched)
-        self.ka_timer = timer.SockTimer(self, timer.tcp_keepalive_timer, ref, sched)
+        self.rtx_timer, self.dack_timer, self.ka_timer = timer.sock_timers(self)
 
     @classmethod
     def clone(cls, listener: TcpSock) -> TcpSock:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from heapq import heappush
 
 from ..ipv4.datapath_state import sysctl_int
-from ..sched import Scheduler, Timer
+from ..sched import Timer
 from . import tcp_input as inp
 from . import tcp_output as out
 from .tcp import (
@@ -76,13 +76,9 @@ class SockTimer:
 
     __slots__ = ("deadline", "ev", "fn", "sched", "skref")
 
-    def __init__(self, sk: TcpSock, fn: Callable[[TcpSock], None],
-                 skref: weakref.ref[TcpSock] | None = None,
-                 sched: Scheduler | None = None) -> None:
-        # one shared ref object for all of sk's timers; a socket making its
-        # three passes the reference and the scheduler it already has
-        self.skref = weakref.ref(sk) if skref is None else skref
-        self.sched = sk.net.kernel.sched if sched is None else sched
+    def __init__(self, sk: TcpSock, fn: Callable[[TcpSock], None]) -> None:
+        self.skref = weakref.ref(sk)  # one shared ref object for all of sk's timers
+        self.sched = sk.net.kernel.sched
         self.fn = fn
         self.deadline: int | None = None
         self.ev: Timer | None = None
@@ -136,6 +132,34 @@ class SockTimer:
             return
         self.deadline = None
         self.fn(sk)
+
+
+def sock_timers(sk: TcpSock) -> tuple[SockTimer, SockTimer, SockTimer]:
+    """A new socket's write, delayed-ACK and keepalive timers: what three
+    SockTimer(sk, fn) make, with one weak reference and one scheduler
+    look-up and no __init__ frames (every socket, and every accepted
+    child, makes them)."""
+    ref = weakref.ref(sk)
+    sched = sk.net.kernel.sched
+    rtx = _new(SockTimer)
+    rtx.skref = ref
+    rtx.sched = sched
+    rtx.fn = tcp_write_timer
+    rtx.deadline = None
+    rtx.ev = None
+    dack = _new(SockTimer)
+    dack.skref = ref
+    dack.sched = sched
+    dack.fn = tcp_delack_timer
+    dack.deadline = None
+    dack.ev = None
+    ka = _new(SockTimer)
+    ka.skref = ref
+    ka.sched = sched
+    ka.fn = tcp_keepalive_timer
+    ka.deadline = None
+    ka.ev = None
+    return rtx, dack, ka
 
 
 # -- arming -----------------------------------------------------------------------------------
