@@ -96,3 +96,20 @@ def test_compaction_drops_cancelled_events_and_keeps_the_order() -> None:
     live = [i for i in range(HEAP_COMPACT_MIN + 10) if i % 2]
     assert ran == [*sorted(live, key=lambda i: (1000 + i % 7, i)), -1]
     assert s.now == 5000
+
+
+def test_a_cancelled_event_lets_go_of_its_arguments() -> None:
+    """It stays in the heap until its time, but what it was for may be freed."""
+    import weakref
+
+    class Thing:
+        pass
+
+    s = Scheduler()
+    thing = Thing()
+    ref = weakref.ref(thing)
+    t = s.call_later(1_000_000_000, lambda x: None, thing)
+    t.cancel()
+    del thing
+    assert ref() is None
+    assert not t.pending

@@ -36,6 +36,10 @@ class Timer:
 
     def cancel(self) -> None:
         self.fn = None
+        # and let go of the arguments: the dead event stays in the heap until
+        # its time (or a compaction), and must not keep what it was for (a
+        # request socket, a TIME_WAIT socket) alive meanwhile
+        self.args = ()
 
     @property
     def pending(self) -> bool:
