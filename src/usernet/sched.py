@@ -58,7 +58,7 @@ def new_timer(when: int, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -
     return t
 
 
-HEAP_COMPACT_MIN = 4096  # heap size below which cancelled events are left to time
+HEAP_COMPACT_MIN = 1024  # heap size below which cancelled events are left to time
 
 
 class Scheduler:
