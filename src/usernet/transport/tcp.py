@@ -44,7 +44,7 @@ from ..sock import (
     Address,
     Sock,
 )
-from ..sysctl import core_global
+from ..sysctl import NetCoreGlobal, core_global, net_core_global_ops
 from ..sysctl_defaults import NET_DEFAULTS
 from ..task import current_cred
 from ..wait import WaitQueue, wait_event
@@ -191,8 +191,20 @@ def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
 
 def _core_sysctl(net: Net, key: str, default: int) -> int:
     """A global net.core value (rmem_max, wmem_max ...): init_net's, as in Linux."""
+    init_net = net.kernel.init_net
+    # core_global's state read from its slot (init_net always has it once
+    # booted): the SYN and the SYN-ACK both ask for rmem_max
+    gen = init_net.gen
+    idx = net_core_global_ops.id
+    if gen is not None and 0 <= idx < len(gen):
+        state = gen[idx]
+        if state.__class__ is NetCoreGlobal:
+            try:
+                return int(state.values[key])
+            except (KeyError, ValueError):
+                return default
     try:
-        return int(core_global(net.kernel.init_net).values[key])
+        return int(core_global(init_net).values[key])
     except (KernelError, KeyError, ValueError):
         return default
 
