@@ -931,7 +931,8 @@ class TcpSock(_TcpFields):
                 self.mib("TCPAbortOnData")  # as Linux counts it
             elif tcp_close_state(self):
                 out.tcp_send_fin(self)
-        self.wq.wake_up()
+        if self.wq.waiters:  # wake_up() would find nobody otherwise
+            self.wq.wake_up()
         if self.linger and not self.exiting and self.state in _CLOSING_STATES:
             # sk_stream_wait_close: SO_LINGER holds close() (even on a
             # non-blocking socket, as inet_release) until the FIN is
@@ -1287,7 +1288,8 @@ def tcp_done(sk: TcpSock) -> None:
     timer.tcp_clear_xmit_timers(sk)
     sk.sk_shutdown = SHUTDOWN_MASK
     if not sk.dead:
-        sk.wq.wake_up()
+        if sk.wq.waiters:  # wake_up() would find nobody otherwise
+            sk.wq.wake_up()
     else:
         destroy_sock(sk)
 
@@ -1661,7 +1663,8 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
     sk.inet_id = rand_below(net.kernel.rng, 0x10000)
     sk.mib("ActiveOpens")
     out.tcp_connect(sk)
-    sk.wq.wake_up()
+    if sk.wq.waiters:  # wake_up() would find nobody otherwise
+        sk.wq.wake_up()
 
 
 # -- TIME_WAIT and request sockets ----------------------------------------------------------------

@@ -1935,7 +1935,8 @@ def _queue_and_out(sk: TcpSock, seg: Seg, data: memoryview, seq: int, fin: bool)
         _sack_remove(sk)
     tcp_fast_path_check(sk)
     if not sk.dead:
-        sk.wq.wake_up()
+        if sk.wq.waiters:  # wake_up() would find nobody otherwise
+            sk.wq.wake_up()
 
 
 def _data_queue_ofo(sk: TcpSock, seq: int, end_seq: int, data: memoryview, fin: bool) -> None:
@@ -2086,7 +2087,8 @@ def tcp_fin(sk: TcpSock) -> None:
     sk.sack_blocks = []
     sk.fast_ok = False
     if not sk.dead:
-        sk.wq.wake_up()
+        if sk.wq.waiters:  # wake_up() would find nobody otherwise
+            sk.wq.wake_up()
 
 
 # -- every state but ESTABLISHED and TIME_WAIT ----------------------------------------------------
@@ -2212,7 +2214,8 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
         if sk.state == TCP_ESTABLISHED:
             tcp_set_state(sk, TCP_FIN_WAIT1)
             out.tcp_send_fin(sk)
-    sk.wq.wake_up()
+    if sk.wq.waiters:  # wake_up() would find nobody otherwise
+        sk.wq.wake_up()
     if sk.keepalive:
         timer.tcp_set_keepalive(sk, True)
 
@@ -2237,7 +2240,7 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
         out.tcp_sndbuf_expand(sk)
     sk.rcvq_space_time = sk.net.kernel.sched.now // 1000
     sk.rcvq_space_seq = sk.copied_seq
-    maxwin = out.tcp_full_space(sk)
+    maxwin = (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
         if app_win and maxwin > 4 * sk.advmss:
@@ -2591,7 +2594,7 @@ def _synack_tos(lsk: TcpSock, seg: Seg) -> int:
 
 def _openreq_init_rwin(req: TcpRequest, lsk: TcpSock) -> None:
     """tcp_openreq_init_rwin: the window and scale the SYN-ACK offers."""
-    full_space = out.tcp_full_space(lsk)
+    full_space = (lsk.rcvbuf * lsk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
     try:
         rt = ip_route_output_cached(lsk.net, req.raddr, req.laddr, lsk.bound_dev, lsk.mark, 0)
         advmss = out.advmss_of(rt)

@@ -520,7 +520,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
     tcp_initialize_rcv_mss(sk)  # before the window exists: TCP_MIN_MSS
-    full = tcp_full_space(sk)
+    full = (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
     if sk.rcvbuf_locked and (sk.window_clamp > full or sk.window_clamp == 0):
         sk.window_clamp = full
     mss_for_win = sk.advmss - (12 if sk.ts_recent_stamp else 0)

@@ -416,12 +416,12 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
             timeout_us += TCP_RTO_MIN_NS // 1000
         else:
             timeout_us += 2000
-        timeout = jiffies_ceil(timeout_us * 1000)
+        timeout = -(-timeout_us * 1000 // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
     else:
         timeout = TCP_TIMEOUT_INIT_NS
     rto_delta = sk.rto if advancing_rto else rto_delta_ns(sk)
     if rto_delta > 0:
-        rto_timeout = jiffies_ceil(rto_delta)
+        rto_timeout = -(-rto_delta // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
         if rto_timeout < timeout:  # not min(): twice per connection
             timeout = rto_timeout
     # reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout), inlined
