@@ -447,10 +447,11 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
                     n.confirmed = now // JIFFY_NS
                 dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
                 return True
-            if n.nud_state & _NUD_DELAY_PROBE and not data:
+            if n.nud_state & _NUD_DELAY_PROBE and not data and len(hdr) <= 68:
                 # what ip_output -> neigh_output -> neigh_event_send does for
-                # a header-only segment (always within the MTU) while the
-                # entry waits for a confirmation: note the use, send
+                # a header-only segment (68: IPv4's least MTU, so it fits any
+                # route's) while the entry waits for a confirmation: note the
+                # use, send
                 n.used = now // JIFFY_NS
                 dev_queue_xmit(dev, n.hh + hdr)
                 return True
