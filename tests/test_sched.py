@@ -77,3 +77,39 @@ def test_realtime_follows_the_wall_clock() -> None:
     t0 = time.monotonic()
     s.run_for(10**9)  # virtual again: no wait
     assert time.monotonic() - t0 < 0.5
+
+
+def test_compaction_drops_cancelled_events_and_keeps_the_order() -> None:
+    """Past HEAP_COMPACT_MIN events the heap sheds cancelled ones; the live
+    ones still run in (time, seq) order, and time is not moved by the dead."""
+    from usernet.sched import HEAP_COMPACT_MIN
+
+    s = Scheduler()
+    ran: list[int] = []
+    for i in range(HEAP_COMPACT_MIN + 10):
+        t = s.call_at(1000 + (i % 7), ran.append, i)
+        if not i % 2:
+            t.cancel()  # as timers are: armed, then cancelled before their time
+    s.call_at(5000, ran.append, -1)
+    assert len(s._heap) < HEAP_COMPACT_MIN  # the cancelled half went at the compaction
+    s.run_until()
+    live = [i for i in range(HEAP_COMPACT_MIN + 10) if i % 2]
+    assert ran == [*sorted(live, key=lambda i: (1000 + i % 7, i)), -1]
+    assert s.now == 5000
+
+
+def test_a_cancelled_event_lets_go_of_its_arguments() -> None:
+    """It stays in the heap until its time, but what it was for may be freed."""
+    import weakref
+
+    class Thing:
+        pass
+
+    s = Scheduler()
+    thing = Thing()
+    ref = weakref.ref(thing)
+    t = s.call_later(1_000_000_000, lambda x: None, thing)
+    t.cancel()
+    del thing
+    assert ref() is None
+    assert not t.pending

@@ -36,14 +36,34 @@ class Timer:
 
     def cancel(self) -> None:
         self.fn = None
+        # and let go of the arguments: the dead event stays in the heap until
+        # its time (or a compaction), and must not keep what it was for (a
+        # request socket, a TIME_WAIT socket) alive meanwhile
+        self.args = ()
 
     @property
     def pending(self) -> bool:
         return self.fn is not None
 
 
+_new = object.__new__
+
+
+def new_timer(when: int, fn: Callable[..., Any] | None, args: tuple[Any, ...]) -> Timer:
+    """Timer(when, fn, args), a little cheaper (no __init__ frame)."""
+    t = _new(Timer)
+    t.when = when
+    t.fn = fn
+    t.args = args
+    return t
+
+
+HEAP_COMPACT_MIN = 1024  # heap size below which cancelled events are left to time
+
+
 class Scheduler:
     __slots__ = (
+        "_compact_at",
         "_heap",
         "_now_q",
         "_seq",
@@ -60,6 +80,7 @@ class Scheduler:
         self._heap: list[tuple[int, int, Timer]] = []
         self._now_q: deque[Timer] = deque()
         self._seq = 0
+        self._compact_at = HEAP_COMPACT_MIN
         self.realtime = realtime
         self._wall0 = time.monotonic_ns()
         self._virt0 = 0
@@ -71,17 +92,40 @@ class Scheduler:
     # -- scheduling -----------------------------------------------------------
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> Timer:
-        t = Timer(self.now, fn, args)
+        t = new_timer(self.now, fn, args)
         self._now_q.append(t)
         return t
 
     def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> Timer:
         if when <= self.now:
-            return self.call_soon(fn, *args)
-        t = Timer(when, fn, args)
+            t = new_timer(self.now, fn, args)
+            self._now_q.append(t)  # call_soon
+            return t
+        # Timer(when, fn, args), without its __init__ frame: the emulation
+        # schedules several events per connection
+        t = _new(Timer)
+        t.when = when
+        t.fn = fn
+        t.args = args
         self._seq += 1
-        heapq.heappush(self._heap, (when, self._seq, t))
+        heap = self._heap
+        heapq.heappush(heap, (when, self._seq, t))
+        if len(heap) > self._compact_at:
+            self.compact()
         return t
+
+    def compact(self) -> None:
+        """Drop cancelled events from the heap.  Cancelling leaves an event in
+        place until its time (lazy deletion), and a connection cancels
+        several timers of a second or a minute: without this the heap, and
+        what the garbage collector must walk, would grow with them.  The
+        live events keep their (time, seq) keys, so they run in the same
+        order; the next compaction waits until the heap has doubled."""
+        heap = self._heap
+        heap[:] = [e for e in heap if e[2].fn is not None]
+        heapq.heapify(heap)
+        n = 2 * len(heap)
+        self._compact_at = n if n > HEAP_COMPACT_MIN else HEAP_COMPACT_MIN
 
     def call_later(self, delay_ns: int, fn: Callable[..., Any], *args: Any) -> Timer:
         return self.call_at(self.now + delay_ns, fn, *args)

@@ -187,6 +187,13 @@ class Sock:
     def connect(self, addr: Address) -> None:
         raise KernelError(errno.EOPNOTSUPP)
 
+    def connect_start(self, addr: Address) -> int:
+        """connect() that returns EINPROGRESS instead of raising it (any
+        other error is raised): the socket layer's way in, which a blocking
+        connect takes every time."""
+        self.connect(addr)
+        return 0
+
     def listen(self, backlog: int) -> None:
         raise KernelError(errno.EOPNOTSUPP)
 

@@ -327,8 +327,7 @@ class socket:
         if self._family == _s.AF_UNIX:
             return self._unix_connect(sk, addr)
         try:
-            sk.connect(addr)
-            return 0
+            err = sk.connect_start(addr)  # EINPROGRESS returned, not raised
         except KernelError as exc:
             err = exc.errno or 0
         finally:
@@ -737,7 +736,7 @@ def _accept_must_wait(sk: Any) -> bool:
     """inet_csk_accept's EAGAIN known before the call: an open TCP listener
     with nothing to accept and no error pending (anything else, let the
     call say)."""
-    tcp = _tcp()
+    tcp = _tcp_classes or _tcp()
     if tcp is None:  # no TCP: no listener either
         return False
     cls, listen = tcp

@@ -44,12 +44,19 @@ from ..sock import (
     Address,
     Sock,
 )
-from ..sysctl import core_global
+from ..sysctl import NetCoreGlobal, core_global, net_core_global_ops
 from ..sysctl_defaults import NET_DEFAULTS
 from ..task import current_cred
 from ..wait import WaitQueue, wait_event
 from ..wire.ipv4 import IPPROTO_TCP
-from .tcp_cong import TCP_INFINITE_SSTHRESH, CongestionOps, Cubic, TCP_CA_Open, ca_create
+from .tcp_cong import (
+    CONGESTION_OPS,
+    TCP_INFINITE_SSTHRESH,
+    CongestionOps,
+    Cubic,
+    TCP_CA_Open,
+    ca_create,
+)
 from .tcp_table import (
     BindBucket,
     TcpNet,
@@ -169,6 +176,7 @@ def sysctl_str(net: Net, key: str) -> str:
 
 
 _VEC_CACHE: dict[str, tuple[int, ...]] = {}
+_CA_KEY = "net.ipv4.tcp_congestion_control"
 
 
 def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
@@ -183,8 +191,20 @@ def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
 
 def _core_sysctl(net: Net, key: str, default: int) -> int:
     """A global net.core value (rmem_max, wmem_max ...): init_net's, as in Linux."""
+    init_net = net.kernel.init_net
+    # core_global's state read from its slot (init_net always has it once
+    # booted): the SYN and the SYN-ACK both ask for rmem_max
+    gen = init_net.gen
+    idx = net_core_global_ops.id
+    if gen is not None and 0 <= idx < len(gen):
+        state = gen[idx]
+        if state.__class__ is NetCoreGlobal:
+            try:
+                return int(state.values[key])
+            except (KeyError, ValueError):
+                return default
     try:
-        return int(core_global(net.kernel.init_net).values[key])
+        return int(core_global(init_net).values[key])
     except (KernelError, KeyError, ValueError):
         return default
 
@@ -462,8 +482,11 @@ class TcpSock(_TcpFields):
         self.tcp_net: TcpNet = tcp_net(net)
         self.rcvbuf = net.ipv4.sysctl.tcp_rmem[1]
         self.sndbuf = net.ipv4.sysctl.tcp_wmem[1]
-        self.ca: CongestionOps = ca_create(sysctl_str(net, "net.ipv4.tcp_congestion_control")) \
-            or Cubic()
+        # ca_create(sysctl_str(net, ...)), inlined: every socket() comes here
+        own = net.sysctls
+        name = str(own[_CA_KEY]) if own is not None and _CA_KEY in own else NET_DEFAULTS[_CA_KEY]
+        ca_cls = CONGESTION_OPS.get(name)
+        self.ca: CongestionOps = ca_cls() if ca_cls is not None else Cubic()
         self._init_queues()
 
     def _init_queues(self) -> None:
@@ -474,9 +497,7 @@ class TcpSock(_TcpFields):
         self.rcvq: deque[bytes | memoryview] = deque()
         self.ofo: list[list[Any]] = []  # [seq, end, data, fin], sorted, disjoint
         self.sack_blocks: list[list[int]] = []  # blocks we report, most recent first
-        self.rtx_timer = timer.SockTimer(self, timer.tcp_write_timer)
-        self.dack_timer = timer.SockTimer(self, timer.tcp_delack_timer)
-        self.ka_timer = timer.SockTimer(self, timer.tcp_keepalive_timer)
+        self.rtx_timer, self.dack_timer, self.ka_timer = timer.sock_timers(self)
 
     @classmethod
     def clone(cls, listener: TcpSock) -> TcpSock:
@@ -590,6 +611,11 @@ class TcpSock(_TcpFields):
     def connect(self, addr: Address) -> None:
         """inet_stream_connect: start the handshake (EINPROGRESS), or report
         how a previous one went (EALREADY, EISCONN, the error)."""
+        if self.connect_start(addr):
+            raise KernelError(errno.EINPROGRESS)
+
+    def connect_start(self, addr: Address) -> int:
+        """connect, with EINPROGRESS returned rather than raised."""
         self._check_open()
         ss = self.ss_state
         if ss == SS_CONNECTED:
@@ -600,7 +626,7 @@ class TcpSock(_TcpFields):
             if self.state == TCP_CLOSE:
                 self._connect_failed()
             self.ss_state = SS_CONNECTED
-            return
+            return 0
         if ss != SS_UNCONNECTED:
             raise KernelError(errno.EINVAL)
         if self.state != TCP_CLOSE:
@@ -610,7 +636,7 @@ class TcpSock(_TcpFields):
             raise KernelError(errno.EAFNOSUPPORT)
         tcp_v4_connect(self, daddr, dport)
         self.ss_state = SS_CONNECTING
-        raise KernelError(errno.EINPROGRESS)
+        return errno.EINPROGRESS
 
     def _connect_failed(self) -> None:
         err = self.sock_error() or errno.ECONNABORTED
@@ -905,7 +931,8 @@ class TcpSock(_TcpFields):
                 self.mib("TCPAbortOnData")  # as Linux counts it
             elif tcp_close_state(self):
                 out.tcp_send_fin(self)
-        self.wq.wake_up()
+        if self.wq.waiters:  # wake_up() would find nobody otherwise
+            self.wq.wake_up()
         if self.linger and not self.exiting and self.state in _CLOSING_STATES:
             # sk_stream_wait_close: SO_LINGER holds close() (even on a
             # non-blocking socket, as inet_release) until the FIN is
@@ -923,7 +950,7 @@ class TcpSock(_TcpFields):
             else:
                 tmo = tcp_fin_time(self)
                 if tmo > TCP_TIMEWAIT_LEN_NS:
-                    self.ka_timer.arm(self.now + tmo - TCP_TIMEWAIT_LEN_NS)
+                    self.ka_timer.arm(self.net.kernel.sched.now + tmo - TCP_TIMEWAIT_LEN_NS)
                 else:
                     tcp_time_wait(self, TCP_FIN_WAIT2, tmo)
                     return
@@ -1266,7 +1293,8 @@ def tcp_done(sk: TcpSock) -> None:
     timer.tcp_clear_xmit_timers(sk)
     sk.sk_shutdown = SHUTDOWN_MASK
     if not sk.dead:
-        sk.wq.wake_up()
+        if sk.wq.waiters:  # wake_up() would find nobody otherwise
+            sk.wq.wake_up()
     else:
         destroy_sock(sk)
 
@@ -1336,8 +1364,7 @@ def tcp_disconnect(sk: TcpSock) -> None:
 
 def destroy_sock(sk: TcpSock) -> None:
     """inet_csk_destroy_sock: an orphan's end; it lets go of the namespace."""
-    timer.tcp_clear_xmit_timers(sk)
-    sk.ka_timer.cancel()
+    timer.tcp_clear_xmit_timers(sk)  # the keepalive timer too
     unhash(sk)
     if sk.bucket is not None:
         sk.bucket.remove(sk)
@@ -1635,13 +1662,14 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
         raise
     out.sk_set_route(sk, rt)
     if not sk.write_seq:
-        sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, sk.now)
+        sk.write_seq = secure_seq(tn, sk.saddr, daddr, sk.sport, dport, net.kernel.sched.now)
     if net.ipv4.sysctl.tcp_timestamps == 1:
         sk.ts_off = secure_ts_off(tn, sk.saddr, daddr)
     sk.inet_id = rand_below(net.kernel.rng, 0x10000)
     sk.mib("ActiveOpens")
     out.tcp_connect(sk)
-    sk.wq.wake_up()
+    if sk.wq.waiters:  # wake_up() would find nobody otherwise
+        sk.wq.wake_up()
 
 
 # -- TIME_WAIT and request sockets ----------------------------------------------------------------

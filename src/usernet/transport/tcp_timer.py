@@ -21,9 +21,10 @@ from __future__ import annotations
 import errno
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from heapq import heappush
 
 from ..ipv4.datapath_state import sysctl_int
+from ..sched import Timer
 from . import tcp_input as inp
 from . import tcp_output as out
 from .tcp import (
@@ -48,8 +49,7 @@ from .tcp import (
 )
 from .tcp_cong import CA_EVENT_CWND_RESTART, TCP_CA_CWR, TCP_CA_Loss, TCP_CA_Open, TCP_CA_Recovery
 
-if TYPE_CHECKING:
-    from ..sched import Timer
+_new = object.__new__
 
 ICSK_TIME_RETRANS = 1
 ICSK_TIME_DACK = 2
@@ -91,7 +91,21 @@ class SockTimer:
                 return  # it fires first and re-arms itself for the deadline
             ev.fn = None  # ev.cancel(), and the socket let go of
             ev.args = ()
-        self.ev = self.sched.call_at(when, self._fire, self.skref())
+        sched = self.sched
+        if when <= sched.now:
+            self.ev = sched.call_soon(self._fire, self.skref())
+            return
+        # sched.call_at for a future deadline, inlined: every connection
+        # arms its timers several times
+        ev = self.ev = _new(Timer)  # Timer(when, self._fire, (sk,)), without __init__
+        ev.when = when
+        ev.fn = self._fire
+        ev.args = (self.skref(),)
+        seq = sched._seq = sched._seq + 1
+        heap = sched._heap
+        heappush(heap, (when, seq, ev))
+        if len(heap) > sched._compact_at:
+            sched.compact()
 
     def cancel(self) -> None:
         self.deadline = None
@@ -120,6 +134,34 @@ class SockTimer:
         self.fn(sk)
 
 
+def sock_timers(sk: TcpSock) -> tuple[SockTimer, SockTimer, SockTimer]:
+    """A new socket's write, delayed-ACK and keepalive timers: what three
+    SockTimer(sk, fn) make, with one weak reference and one scheduler
+    look-up and no __init__ frames (every socket, and every accepted
+    child, makes them)."""
+    ref = weakref.ref(sk)
+    sched = sk.net.kernel.sched
+    rtx = _new(SockTimer)
+    rtx.skref = ref
+    rtx.sched = sched
+    rtx.fn = tcp_write_timer
+    rtx.deadline = None
+    rtx.ev = None
+    dack = _new(SockTimer)
+    dack.skref = ref
+    dack.sched = sched
+    dack.fn = tcp_delack_timer
+    dack.deadline = None
+    dack.ev = None
+    ka = _new(SockTimer)
+    ka.skref = ref
+    ka.sched = sched
+    ka.fn = tcp_keepalive_timer
+    ka.deadline = None
+    ka.ev = None
+    return rtx, dack, ka
+
+
 # -- arming -----------------------------------------------------------------------------------
 
 
@@ -133,15 +175,27 @@ def reset_xmit_timer(sk: TcpSock, kind: int, delay_ns: int) -> None:
 
 def clear_xmit_timer(sk: TcpSock) -> None:
     sk.timer_kind = 0
-    sk.rtx_timer.cancel()
+    t = sk.rtx_timer
+    ev = t.ev
+    if ev is not None:  # t.cancel(), inlined: every ACK of the last data comes here
+        t.deadline = None
+        ev.fn = None
+        ev.args = ()
+        t.ev = None
 
 
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.timer_kind = 0  # clear_xmit_timer
-    sk.rtx_timer.cancel()
-    sk.dack_timer.cancel()
     sk.ack_pending = 0
-    sk.ka_timer.cancel()
+    # the three SockTimer.cancel()s, inlined (a timer without an event has
+    # no deadline either): a connection's end clears them several times
+    for t in (sk.rtx_timer, sk.dack_timer, sk.ka_timer):
+        ev = t.ev
+        if ev is not None:
+            t.deadline = None
+            ev.fn = None
+            ev.args = ()
+            t.ev = None
 
 
 def rto_delta_ns(sk: TcpSock) -> int:
@@ -160,7 +214,11 @@ def tcp_rearm_rto(sk: TcpSock) -> None:
     rto = sk.rto
     if sk.timer_kind in (ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
         rto = jiffies_ceil(max(rto_delta_ns(sk), 1000))
-    reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto)
+    # reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto), inlined
+    if rto > TCP_RTO_MAX_NS:
+        rto = TCP_RTO_MAX_NS
+    sk.timer_kind = ICSK_TIME_RETRANS
+    sk.rtx_timer.arm(sk.net.kernel.sched.now + rto)
 
 
 def tcp_set_xmit_timer(sk: TcpSock) -> None:
@@ -358,15 +416,19 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
             timeout_us += TCP_RTO_MIN_NS // 1000
         else:
             timeout_us += 2000
-        timeout = jiffies_ceil(timeout_us * 1000)
+        timeout = -(-timeout_us * 1000 // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
     else:
         timeout = TCP_TIMEOUT_INIT_NS
     rto_delta = sk.rto if advancing_rto else rto_delta_ns(sk)
     if rto_delta > 0:
-        rto_timeout = jiffies_ceil(rto_delta)
+        rto_timeout = -(-rto_delta // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
         if rto_timeout < timeout:  # not min(): twice per connection
             timeout = rto_timeout
-    reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout)
+    # reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout), inlined
+    if timeout > TCP_RTO_MAX_NS:
+        timeout = TCP_RTO_MAX_NS
+    sk.timer_kind = ICSK_TIME_LOSS_PROBE
+    sk.rtx_timer.arm(sk.net.kernel.sched.now + timeout)
     return True
 
 

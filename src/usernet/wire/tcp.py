@@ -100,6 +100,15 @@ def parse_options(buf: bytes | memoryview, start: int, end: int, syn: bool) -> T
             ws = k_ws & 0xFF
             opt.wscale = ws if ws < 14 else 14  # RFC 7323 2.3 (not min(): every SYN)
             return opt
+    elif end - start == 12 and start >= 0 and len(buf) >= end:
+        # NOP, NOP, TS: every segment of a connection with timestamps; the
+        # walk's outcome without the walk
+        prefix, tsval, tsecr = _TS_ALIGNED.unpack_from(buf, start)
+        if prefix == TS_PREFIX:
+            opt.saw_ts = True
+            opt.tsval = tsval
+            opt.tsecr = tsecr
+            return opt
     return walk_options(opt, buf, start, end, syn)
 
 
