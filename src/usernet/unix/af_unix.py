@@ -1,25 +1,17 @@
 """AF_UNIX sockets (net/unix/af_unix.c): streams, datagrams and sequenced
-packets, named in the filesystem or in the abstract namespace.
+packets, named in the filesystem or in the abstract namespace
+(:mod:`usernet.unix.names`: abstract names per network namespace, paths as
+real socket files that every namespace shares).
 
 Names are ``sun_path`` as bytes: ``b"\\0..."`` is abstract, anything else a
-filesystem path, ``None`` unnamed.  The two kinds of name follow the RFC's
-split between what a namespace owns and what it shares:
-
-* an abstract name belongs to the network namespace of the socket that
-  binds it: one kernel-wide table keyed by (namespace, type, name), so the
-  same name can be bound once in every namespace;
-* a filesystem name is an inode, and the filesystem is the host's, shared
-  by every namespace: bind makes a real socket file (``mknod``, with the
-  umask), connect finds the socket by the file's (device, inode).  The
-  file outlives the socket, and a new bind over it fails with EADDRINUSE
-  until it is unlinked, as on Linux.
-
-A connection is made at once, without a handshake: the listener queues a
-new socket, in the connecting socket's namespace, for accept().  A stream
-socket's bytes go straight into its peer's buffer (what fits in the
-sender's ``sk_sndbuf``); datagrams and sequenced packets are queued whole
-with the sender's name, and a datagram receiver holds at most
-``net.unix.max_dgram_qlen`` + 1 of them.
+filesystem path, ``None`` unnamed.  A connection is made at once, without
+a handshake: the listener queues a new socket, in the connecting socket's
+namespace, for accept().  What is sent is queued at the receiver as skbs
+whose truesize (:mod:`usernet.unix.skb`) stays charged to the sender until
+read: that is what fills a send buffer, as in Linux.  A stream read runs
+across skbs and stops at an urgent byte (MSG_OOB); datagrams and packets
+are read whole, with their sender's name as it is when read; a datagram
+receiver holds at most ``net.unix.max_dgram_qlen`` + 1 of them.
 """
 
 from __future__ import annotations
@@ -176,7 +168,8 @@ class UnixSock(Sock):
 
     def connect(self, addr: Any) -> None:
         """connect(2) that never waits: EAGAIN when the listener's queue is
-        full (the socket layer waits for room, see ``connect_wait``)."""
+        full (a blocking socket waits for ``connect_room`` on the listener:
+        the socket layer calls ``unix_connect``)."""
         if self.unix_connect(addr) is not None:
             raise KernelError(errno.EAGAIN)
 
