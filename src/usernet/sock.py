@@ -153,9 +153,9 @@ def int_value(value: Any) -> int:
 class Sock:
     """What every protocol's socket has; protocols override the operations."""
 
-    __slots__ = ("__weakref__", "bound_dev", "closed", "family", "file_cred", "mark", "net",
-                 "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
-                 "type", "wq")
+    __slots__ = ("__weakref__", "bound_dev", "closed", "family", "file_cred", "mark",
+                 "msg_flags", "net", "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown",
+                 "sk_uid", "sndbuf", "type", "wq")
 
     def __init__(self, net: Net, family: int, type: int, protocol: int) -> None:
         self.net = net.get()
@@ -178,6 +178,9 @@ class Sock:
         self.rcvbuf = _core_int(net, "net.core.rmem_default")
         self.sndbuf = _core_int(net, "net.core.wmem_default")
         self.opts: dict[tuple[int, int], Any] = {}  # options stored as given
+        # msg_flags of the last recvmsg: MSG_TRUNC when a datagram was cut
+        # (the socket layer clears it before each call)
+        self.msg_flags = 0
 
     # -- the operations (proto_ops); protocols override what they support ----
 

@@ -47,6 +47,8 @@ op = st.one_of(
     st.tuples(st.just("rcvbuf"), st.integers(0, SOCKS - 1), st.sampled_from((1, 5000))),
     st.tuples(st.just("burst"), st.integers(0, SOCKS - 1), st.integers(0, PORTS - 1)),
     st.tuples(st.just("drain"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("recvmsg"), st.integers(0, SOCKS - 1), st.sampled_from((4, 70000)),
+              st.booleans()),
     st.tuples(st.just("wait"), st.sampled_from((0.01,))),
 )
 
@@ -75,6 +77,9 @@ class Side(LoopbackSide):
         if what == "recvfrom":
             data, addr = s.recvfrom(o[2])
             return data, self.shown(addr)
+        if what == "recvmsg":
+            data, anc, flags, addr = s.recvmsg(o[2], 0, sm.MSG_PEEK if o[3] else 0)
+            return data, anc, flags, self.shown(addr)
         if what == "close":
             s.close()
             return "closed"

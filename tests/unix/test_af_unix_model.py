@@ -15,6 +15,7 @@ import os
 import select
 import shutil
 import socket
+import struct
 import tempfile
 from typing import Any
 
@@ -55,6 +56,10 @@ op = st.one_of(
     st.tuples(st.just("oob_send"), st.integers(0, SOCKS - 1), st.integers(0, 3)),
     st.tuples(st.just("oob_recv"), st.integers(0, SOCKS - 1), st.booleans()),
     st.tuples(st.just("oobinline"), st.integers(0, SOCKS - 1)),
+    st.tuples(st.just("passcred"), st.integers(0, SOCKS - 1), st.booleans()),
+    st.tuples(st.just("recvmsg"), st.integers(0, SOCKS - 1), st.sampled_from((0, 20, 64))),
+    st.tuples(st.just("sendcred"), st.integers(0, SOCKS - 1), st.sampled_from(("own", "other")),
+              st.sampled_from(("a", "p", None)), st.integers(0, NAMES - 1)),
     st.tuples(st.just("sockopts"), st.integers(0, SOCKS - 1)),
     st.tuples(st.just("sndbuf"), st.integers(0, SOCKS - 1), st.sampled_from((1, 3000, 20000))),
     st.tuples(st.just("sendbig"), st.integers(0, SOCKS - 1),
@@ -69,6 +74,9 @@ class Side(ModelSide):
         super().__init__(sm, sel, kernel)
         self.dir = tempfile.mkdtemp(prefix="usernet-model-")
         self.prefix = prefix
+        # the pid SO_PEERCRED and SCM_CREDENTIALS name for us: this process,
+        # or usernet's init task (the operations run outside any process)
+        self.own_pid = os.getpid() if kernel is None else 1
 
     def name(self, kind: str, i: int) -> Any:
         if kind == "a":
@@ -86,6 +94,13 @@ class Side(ModelSide):
         if isinstance(addr, bytes) and len(addr) == 6 and addr[:1] == b"\0":
             return "autobind"
         return addr
+
+    def ucred(self, raw: bytes) -> Any:
+        """struct ucred (or its cut-off part) with this process's pid named."""
+        if len(raw) < 4:
+            return raw
+        pid = int.from_bytes(raw[:4], "little", signed=True)
+        return ("self" if pid == self.own_pid else pid, raw[4:])
 
     def kind(self, typ: str) -> int:
         return {"stream": self.sm.SOCK_STREAM, "dgram": self.sm.SOCK_DGRAM,
@@ -147,6 +162,18 @@ class Side(ModelSide):
             return s.recv(1, self.sm.MSG_OOB | (self.sm.MSG_PEEK if o[2] else 0))
         if what == "oobinline":
             return s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_OOBINLINE, 1)
+        if what == "passcred":
+            return s.setsockopt(self.sm.SOL_SOCKET, self.sm.SO_PASSCRED, int(o[2]))
+        if what == "recvmsg":
+            data, anc, flags, addr = s.recvmsg(50, o[2])
+            return data, [(lvl, kind, self.ucred(raw)) for lvl, kind, raw in anc], flags, \
+                self.shown(addr)
+        if what == "sendcred":
+            pid = self.own_pid if o[2] == "own" else 1
+            cmsg = (self.sm.SOL_SOCKET, self.sm.SCM_CREDENTIALS, struct.pack("iii", pid, 7, 8))
+            where = None if o[3] is None else self.name(o[3], o[4])
+            return s.sendmsg([b"c"], [cmsg], 0, where) if where is not None else \
+                s.sendmsg([b"c"], [cmsg])
         if what == "peek":
             return s.recv(o[2], self.sm.MSG_PEEK)
         if what == "sockopts":

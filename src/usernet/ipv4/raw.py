@@ -24,6 +24,7 @@ from ..sock import (
     IPPROTO_IP,
     MSG_OOB,
     MSG_PEEK,
+    MSG_TRUNC,
     POLLERR,
     POLLIN,
     POLLOUT,
@@ -176,6 +177,8 @@ class RawSocket(Sock):
         if not self.rcvq:
             raise KernelError(errno.EAGAIN)
         pkt = self.rcvq[0][1] if flags & MSG_PEEK else self.take(0)[1]
+        if len(pkt) > bufsize:
+            self.msg_flags = MSG_TRUNC
         return pkt[:bufsize], (int.from_bytes(pkt[12:16], "big"), 0)
 
     def poll(self) -> int:

@@ -24,12 +24,12 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from ..errors import KernelError
 from ..sock import MSG_DONTWAIT, MSG_ERRQUEUE, POLLERR, POLLHUP, POLLIN, POLLOUT, Sock
 from ..task import current_task
-from ..unix.af_unix import unix_create, unix_pair
+from ..unix.af_unix import UnixSock, unix_create, unix_pair
 from ..wait import charge_cpu, softirq_exit, wait_event
 from ._context import OpenFile, current_kernel, fd_table, from_kernel, oserror
 from ._io import SocketIO
 from ._netdb import addr_str, setipaddr
-from ._unix import unix_makesockaddr, unix_sockaddr
+from ._unix import scm_credentials, scm_recv, unix_makesockaddr, unix_sockaddr
 
 if TYPE_CHECKING:
     from ..kernel import Kernel
@@ -472,11 +472,28 @@ class socket:
     def sendmsg(self, buffers: Iterable[Any], ancdata: Iterable[Any] = (), flags: int = 0,
                 address: Any = None) -> int:
         data = b"".join(bytes(memoryview(b).cast("B")) for b in buffers)
-        if list(ancdata):
-            raise oserror(errno.EINVAL)  # usernet carries no control messages
+        anc = list(ancdata)
+        if anc:
+            if self._family != _s.AF_UNIX:
+                raise oserror(errno.EINVAL)  # usernet carries no IP control messages
+            return self._sendmsg_scm(data, anc, flags, address)
         if address is None:
             return self.send(data, flags)
         return self.sendto(data, flags, address)
+
+    def _sendmsg_scm(self, data: bytes, anc: list[Any], flags: int, address: Any) -> int:
+        """AF_UNIX sendmsg with control messages: SCM_CREDENTIALS (scm_send's
+        checks); descriptors (SCM_RIGHTS) cannot travel, and anything else
+        is EINVAL."""
+        cred = scm_credentials(self._kernel, anc)
+        addr = None if address is None else self._addr(address, "sendmsg")
+        sk = self._sk()
+        assert isinstance(sk, UnixSock)
+        view = memoryview(data)
+        sent: int = self._call(lambda f: sk.sendmsg_scm(view, addr, f, cred), POLLOUT, flags,
+                               "sendmsg")
+        charge_cpu(self._kernel)
+        return sent
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
         if bufsize < 0:
@@ -562,8 +579,13 @@ class socket:
         control message (struct sock_extended_err + the offender)."""
         if flags & MSG_ERRQUEUE:
             return self._recv_error(bufsize, ancbufsize)
+        sk = self._sk()
+        sk.msg_flags = 0
         data, addr = self._recv(bufsize, flags, "recvmsg")
-        return data, [], 0, self._fmt(addr)
+        if self._family == _s.AF_UNIX:
+            anc, mflags = scm_recv(sk, ancbufsize)
+            return data, anc, mflags | sk.msg_flags, self._fmt(addr)
+        return data, [], sk.msg_flags, self._fmt(addr)
 
     def _recv_error(self, bufsize: int,
                     ancbufsize: int) -> tuple[bytes, list[tuple[int, int, bytes]], int, Any]:

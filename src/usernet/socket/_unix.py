@@ -6,12 +6,22 @@ bytes-like is taken as is; a name starting with NUL is abstract and may
 fill all 108 bytes of ``sun_path``, a path needs room for its NUL.  Coming
 back, an abstract name is ``bytes``, a path is ``str`` (up to its NUL), an
 unnamed socket is ``""`` and a datagram from an unnamed sender ``None``.
+Control messages: SCM_CREDENTIALS both ways (SO_PASSCRED).
 """
 
 from __future__ import annotations
 
+import errno
 import os
-from typing import Any
+import socket as _s
+import struct
+from typing import TYPE_CHECKING, Any
+
+from ..task import current_task
+from ._context import oserror
+
+if TYPE_CHECKING:
+    from ..kernel import Kernel
 
 UNIX_PATH_MAX = 108  # sizeof(sockaddr_un.sun_path)
 
@@ -38,3 +48,42 @@ def unix_makesockaddr(name: bytes) -> str | bytes:
         return name
     end = name.find(b"\0")
     return os.fsdecode(name if end < 0 else name[:end])
+
+
+SCM_CREDENTIALS = 2
+SCM_RIGHTS = 1
+_UCRED = struct.Struct("iii")
+CMSG_HDR = 16  # sizeof(struct cmsghdr) on 64-bit Linux
+
+
+def scm_credentials(kernel: Kernel, anc: list[Any]) -> tuple[int, int, int] | None:
+    """__scm_send for AF_UNIX: the credentials an SCM_CREDENTIALS message
+    names -- the sender's own, or any for root (CAP_SYS_ADMIN, CAP_SETUID)
+    -- else EPERM; a malformed message is EINVAL, descriptors EINVAL too
+    (usernet's are not the process's to pass)."""
+    cred = None
+    for level, kind, data in anc:
+        raw = bytes(memoryview(data).cast("B"))
+        if level != _s.SOL_SOCKET or kind != SCM_CREDENTIALS or len(raw) != _UCRED.size:
+            raise oserror(errno.EINVAL)
+        pid, uid, gid = _UCRED.unpack(raw)
+        task = current_task(kernel)
+        own = task.cred
+        if own.uid != 0 and (pid != task.tgid or uid != own.uid or gid != own.gid):
+            raise oserror(errno.EPERM)
+        cred = (pid, uid, gid)
+    return cred
+
+
+def scm_recv(sk: Any, ancbufsize: int) -> tuple[list[tuple[int, int, bytes]], int]:
+    """put_cmsg of SCM_CREDENTIALS for a socket with SO_PASSCRED: cut to the
+    room the caller gave, with MSG_CTRUNC."""
+    cred = getattr(sk, "rx_cred", None)
+    if cred is None:
+        return [], 0
+    raw = _UCRED.pack(*cred)
+    if ancbufsize < CMSG_HDR:
+        return [], int(_s.MSG_CTRUNC)
+    if ancbufsize < CMSG_HDR + len(raw):
+        return [(_s.SOL_SOCKET, SCM_CREDENTIALS, raw[:ancbufsize - CMSG_HDR])], int(_s.MSG_CTRUNC)
+    return [(_s.SOL_SOCKET, SCM_CREDENTIALS, raw)], 0

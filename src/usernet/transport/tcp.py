@@ -232,9 +232,9 @@ class TxSeg:
 
 # The Sock slots TcpSock.clone and TcpSock.__init__ set, spelled out there
 # (a test keeps this equal to Sock.__slots__ less __weakref__).
-_CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "file_cred", "mark", "net", "opts",
-                          "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid", "sndbuf",
-                          "type", "wq"))
+_CLONE_SLOTS = frozenset(("bound_dev", "closed", "family", "file_cred", "mark", "msg_flags",
+                          "net", "opts", "protocol", "rcvbuf", "sk_err", "sk_shutdown", "sk_uid",
+                          "sndbuf", "type", "wq"))
 # Options a child inherits from its listener (what sk_clone_lock copies).
 _INHERITED = ("reuse", "keepalive", "linger", "nonagle", "user_mss", "keepidle", "keepintvl",
               "keepcnt", "syn_retries", "linger2", "user_timeout", "window_clamp_opt",
@@ -478,6 +478,7 @@ class TcpSock(_TcpFields):
         self.closed = False
         self.bound_dev = None
         self.mark = 0
+        self.msg_flags = 0
         self.opts = {}
         self.tcp_net: TcpNet = tcp_net(net)
         self.rcvbuf = net.ipv4.sysctl.tcp_rmem[1]
@@ -519,6 +520,7 @@ class TcpSock(_TcpFields):
         child.closed = False
         child.bound_dev = listener.bound_dev
         child.mark = listener.mark
+        child.msg_flags = 0
         child.rcvbuf = listener.rcvbuf
         child.sndbuf = listener.sndbuf
         child.opts = dict(listener.opts) if listener.opts else {}

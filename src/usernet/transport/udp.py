@@ -70,6 +70,7 @@ from ..sock import (
     MSG_DONTWAIT,
     MSG_OOB,
     MSG_PEEK,
+    MSG_TRUNC,
     POLLERR,
     POLLHUP,
     POLLIN,
@@ -439,6 +440,8 @@ class UdpSock(Sock):
         else:
             data, src, size = q.popleft()
             self.rmem_alloc -= size
+        if len(data) > bufsize:
+            self.msg_flags = MSG_TRUNC
         return data[:bufsize], src
 
     def recv_ready(self, bufsize: int) -> bytes | None:

@@ -29,6 +29,7 @@ from ..sock import (
     MSG_DONTWAIT,
     MSG_OOB,
     MSG_PEEK,
+    MSG_TRUNC,
     POLLERR,
     POLLHUP,
     POLLIN,
@@ -60,9 +61,13 @@ TCP_CLOSE = 7
 TCP_LISTEN = 10
 
 SO_OOBINLINE = 10
+SO_PASSCRED = 16
 SO_PEERCRED = 17
 SO_ACCEPTCONN = 30
 NO_ID = -1  # cred_to_ucred's uid and gid without credentials (no peer)
+OVERFLOW_ID = 65534  # what SCM_CREDENTIALS says of a message sent without them
+
+Ucred = tuple[int, int, int]  # struct ucred: pid, uid, gid
 _UCRED = struct.Struct("iii")  # struct ucred: pid, uid, gid
 
 UnixName = bytes  # sun_path as bound: b"\0..." abstract, else a path
@@ -72,7 +77,7 @@ class UnixSock(Sock):
     """One AF_UNIX socket (``struct unix_sock``)."""
 
     __slots__ = ("acceptq", "addr", "backlog", "bsd_key", "bsd_path", "max_dgram_qlen", "msgs",
-                 "oob_skb", "peer", "peer_cred", "rq", "state", "wmem")
+                 "oob_skb", "peer", "peer_cred", "rq", "rx_cred", "state", "wmem")
 
     def __init__(self, net: Net, type: int) -> None:
         super().__init__(net, AF_UNIX, type, 0)
@@ -86,9 +91,12 @@ class UnixSock(Sock):
         # sender]; the sender's wmem is charged until one is used up
         self.rq: deque[list[Any]] = deque()
         self.oob_skb: list[Any] | None = None  # u->oob_skb: the urgent byte's skb
+        # the credentials of what the last recvmsg read, for SCM_CREDENTIALS
+        # (None unless this socket has SO_PASSCRED)
+        self.rx_cred: Ucred | None = None
         # datagrams and packets, with their sender (whose name the reader
         # gets as it is when read: unix_copy_addr)
-        self.msgs: deque[tuple[bytes, UnixSock]] = deque()
+        self.msgs: deque[tuple[bytes, UnixSock, Ucred | None]] = deque()
         self.wmem = 0  # sk_wmem_alloc: truesize of what this socket sent, still queued
         self.acceptq: deque[UnixSock] = deque()
         self.backlog = 0
@@ -177,6 +185,8 @@ class UnixSock(Sock):
         """connect: None when done; for a stream or packet socket whose
         listener's queue is full, the listener to wait on (unix_wait_for_peer)."""
         name = bytes(addr)
+        if self.sock_flag(SO_PASSCRED):
+            self._autobind()  # a peer with SO_PASSCRED must be able to name us
         if self.type == SOCK_DGRAM:
             self._dgram_connect(name)
             return None
@@ -240,7 +250,7 @@ class UnixSock(Sock):
             other.report_error(errno.ECONNRESET)
 
     def _purge_msgs(self) -> None:
-        for data, sender in self.msgs:
+        for data, sender, _cred in self.msgs:
             sender.wmem -= unix_dgram_truesize(len(data))
             sender.wq.wake_up()
         self.msgs.clear()
@@ -273,8 +283,14 @@ class UnixSock(Sock):
     # -- data ---------------------------------------------------------------------------
 
     def sendmsg(self, data: bytes | memoryview, addr: Any, flags: int) -> int:
+        return self.sendmsg_scm(data, addr, flags, None)
+
+    def sendmsg_scm(self, data: bytes | memoryview, addr: Any, flags: int,
+                    cred: Ucred | None) -> int:
+        """sendmsg with the credentials an SCM_CREDENTIALS message gave (the
+        socket layer checked them), or None."""
         if self.type == SOCK_STREAM:
-            return self._stream_send(data, addr, flags & MSG_OOB)
+            return self._stream_send(data, addr, flags & MSG_OOB, cred)
         if self.type == SOCK_SEQPACKET:  # unix_seqpacket_sendmsg
             if self.sk_err:
                 raise KernelError(self.sock_error())
@@ -283,9 +299,10 @@ class UnixSock(Sock):
             addr = None  # unix_seqpacket_sendmsg ignores a name
         if flags & MSG_OOB:
             raise KernelError(errno.EOPNOTSUPP)
-        return self._dgram_send(data, addr)
+        return self._dgram_send(data, addr, cred)
 
-    def _stream_send(self, data: bytes | memoryview, addr: Any, oob: int) -> int:
+    def _stream_send(self, data: bytes | memoryview, addr: Any, oob: int,
+                     cred: Ucred | None) -> int:
         """unix_stream_sendmsg; with MSG_OOB the last byte goes in an skb of
         its own that becomes the peer's urgent byte (queue_oob)."""
         if oob and not len(data):
@@ -300,11 +317,12 @@ class UnixSock(Sock):
             raise KernelError(errno.EPIPE)
         sent = 0
         body = len(data) - (1 if oob else 0)
+        cred = self._add_creds(peer, cred)
         try:
             while sent < body:
-                sent += self._stream_skb(peer, data[:body], sent)
+                sent += self._stream_skb(peer, data[:body], sent, cred)
             if oob:
-                self._stream_skb(peer, data, sent)
+                self._stream_skb(peer, data, sent, cred)
                 peer.oob_skb = peer.rq[-1]
                 sent += 1
         except KernelError:
@@ -314,7 +332,8 @@ class UnixSock(Sock):
             peer.wq.wake_up()
         return sent
 
-    def _stream_skb(self, peer: UnixSock, data: bytes | memoryview, sent: int) -> int:
+    def _stream_skb(self, peer: UnixSock, data: bytes | memoryview, sent: int,
+                    cred: Ucred | None) -> int:
         """One skb of unix_stream_sendmsg: at most half the send buffer less
         64 (two in the pipe) and one page head plus 32 KiB of frags; room is
         sock_alloc_send_pskb's (wmem under sndbuf)."""
@@ -328,14 +347,17 @@ class UnixSock(Sock):
         if peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
             raise KernelError(errno.EPIPE)
         truesize = unix_stream_truesize(size)
-        peer.rq.append([bytes(data[sent:sent + size]), 0, truesize, self])
+        peer.rq.append([bytes(data[sent:sent + size]), 0, truesize, self, cred])
         self.wmem += truesize
         return size
 
-    def _dgram_send(self, data: bytes | memoryview, addr: Any) -> int:
-        """unix_dgram_sendmsg, in 6.18's order: the size, the buffer
-        (sock_alloc_send_pskb: a pending error, a shut-down sender, a full
-        send buffer), a destination at all, then the receiver."""
+    def _dgram_send(self, data: bytes | memoryview, addr: Any, cred: Ucred | None) -> int:
+        """unix_dgram_sendmsg, in 6.18's order: an autobind for SO_PASSCRED,
+        the size, the buffer (sock_alloc_send_pskb: a pending error, a
+        shut-down sender, a full send buffer), a destination at all, then
+        the receiver."""
+        if self.sock_flag(SO_PASSCRED):
+            self._autobind()
         if len(data) > self.sndbuf - 32:
             raise KernelError(errno.EMSGSIZE)
         if self.sk_err:
@@ -361,12 +383,32 @@ class UnixSock(Sock):
             raise KernelError(errno.EPIPE)
         if other.peer is not self and other.queue_full():
             raise KernelError(errno.EAGAIN)
-        other.msgs.append((bytes(data), self))
+        other.msgs.append((bytes(data), self, self._add_creds(other, cred)))
         self.wmem += unix_dgram_truesize(len(data))
         other.wq.wake_up()
         return len(data)
 
+    def _add_creds(self, other: UnixSock, cred: Ucred | None) -> Ucred | None:
+        """maybe_add_creds: the sender's pid, uid and gid go with what it
+        sends when either end has SO_PASSCRED or the receiver is not yet
+        accepted (explicit SCM_CREDENTIALS win)."""
+        if cred is not None:
+            return cred
+        if self.sock_flag(SO_PASSCRED) or other.sock_flag(SO_PASSCRED) \
+                or other.file_cred is None:
+            return _cred_of_current(self)
+        return None
+
+    def _set_rx_cred(self, cred: Ucred | None) -> None:
+        """scm_recv: with SO_PASSCRED the reader learns who sent it; what
+        came without credentials shows pid 0 and the overflow ids."""
+        if self.sock_flag(SO_PASSCRED):
+            self.rx_cred = cred if cred is not None else (0, OVERFLOW_ID, OVERFLOW_ID)
+        else:
+            self.rx_cred = None
+
     def recvmsg(self, bufsize: int, flags: int) -> tuple[bytes, Any]:
+        self.rx_cred = None
         if self.type == SOCK_STREAM:
             data = self._stream_recv(bufsize, flags)
             # unix_copy_addr: the sender's name as it is now, once data came
@@ -379,11 +421,14 @@ class UnixSock(Sock):
         if self.sk_err:  # __skb_try_recv_datagram: a pending error comes first
             raise KernelError(self.sock_error())
         if self.msgs:
-            data, sender = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
+            data, sender, cred = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
             if not flags & MSG_PEEK:
                 sender.wmem -= unix_dgram_truesize(len(data))
                 sender.wq.wake_up()
                 self.wq.wake_up()  # room in the queue for waiting senders
+            self._set_rx_cred(cred)
+            if len(data) > bufsize:
+                self.msg_flags = MSG_TRUNC
             return data[:bufsize], sender.addr
         if self.sk_shutdown & RCV_SHUTDOWN and (self.type == SOCK_SEQPACKET
                                                 or not flags & MSG_DONTWAIT):
@@ -411,7 +456,9 @@ class UnixSock(Sock):
         stops at the urgent byte once it has data; reaching it first, it
         drops it (unless SO_OOBINLINE) and goes on."""
         rq, out, copied, i = self.rq, [], 0, 0
+        scm: Ucred | None = None
         inline = self.sock_flag(SO_OOBINLINE)
+        passcred = self.sock_flag(SO_PASSCRED)
         while copied < bufsize and i < len(rq):
             skb = rq[i]
             left = len(skb[0]) - skb[1]
@@ -434,6 +481,14 @@ class UnixSock(Sock):
                 elif not inline:
                     i += 1
                     continue
+            if passcred:
+                # check_creds: one read returns what one sender's credentials
+                # cover, the first skb's
+                if not copied:
+                    scm = skb[4]
+                    self._set_rx_cred(scm)
+                elif skb[4] != scm:
+                    break
             take = min(left, bufsize - copied)
             out.append(skb[0][skb[1]:skb[1] + take])
             copied += take
@@ -558,7 +613,7 @@ class UnixSock(Sock):
         if peer is not None and self.type != SOCK_DGRAM:
             peer.sk_shutdown = SHUTDOWN_MASK
             # unread bytes (an empty packet is none) or never accepted
-            if self._inq_len() or any(data for data, _sender in self.msgs) or embryo:
+            if self._inq_len() or any(m[0] for m in self.msgs) or embryo:
                 peer.sk_err = errno.ECONNRESET
             peer.wq.wake_up()
         self._purge_msgs()
