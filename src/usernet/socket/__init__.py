@@ -13,8 +13,9 @@ AF_UNIX sockets are ``usernet.unix.af_unix``'s: abstract names per
 namespace, filesystem names as real socket files.
 
 What is not here: IPv6 (AF_INET6 sockets fail with EAFNOSUPPORT, getaddrinfo
-for it with EAI_ADDRFAMILY), ancillary data (no SCM_RIGHTS or
-SCM_CREDENTIALS; only IP_RECVERR reports from ``recvmsg(MSG_ERRQUEUE)``).
+for it with EAI_ADDRFAMILY), most ancillary data (AF_UNIX's SCM_CREDENTIALS
+and IP_RECVERR reports from ``recvmsg(MSG_ERRQUEUE)`` are there; SCM_RIGHTS
+and the IP_PKTINFO kind are not).
 
 _constants.py is generated::
 
