@@ -436,3 +436,54 @@ def case_blocking_stream_send_waits(env: Env) -> Any:
     out["recv0_closed"] = attempt(fresh.recv, 0)
     out["recv_into0_closed"] = attempt(fresh.recv_into, bytearray(0))
     return out
+
+
+def _ucred(raw: bytes) -> Any:
+    pid, uid, gid = struct.unpack("iii", raw)
+    return ["pid" if pid > 0 else pid, uid, gid]
+
+
+def case_unix_credentials(env: Env) -> Any:
+    """SO_PASSCRED and SCM_CREDENTIALS: what a receiver learns of the
+    sender, what it learns of a message sent before it asked, credentials a
+    sender names, a stream read that stops where they change, and the room
+    given for them."""
+    s = env.socket
+    sol, scm = s.SOL_SOCKET, s.SCM_CREDENTIALS
+    out: dict[str, Any] = {}
+    a, b = s.socketpair(s.AF_UNIX, s.SOCK_DGRAM)
+    a.send(b"early")
+    b.setsockopt(sol, s.SO_PASSCRED, 1)
+    out["passcred"] = b.getsockopt(sol, s.SO_PASSCRED)
+    data, anc, flags, _ = b.recvmsg(10, 64)
+    out["sent_before"] = [data, [_ucred(r) for _l, _k, r in anc], flags]
+    a.send(b"now")
+    data, anc, flags, _ = b.recvmsg(10, 64)
+    out["sent_after"] = [data, [(lvl, kind, _ucred(r)) for lvl, kind, r in anc], flags]
+    for room in (0, 20):
+        a.send(b"cut")
+        data, anc, flags, _ = b.recvmsg(10, room)
+        out[f"room_{room}"] = [data, [len(r) for _l, _k, r in anc], flags]
+    a.sendmsg([b"named"], [(sol, scm, struct.pack("iii", 1, 7, 8))])
+    out["named"] = _ucred(b.recvmsg(10, 64)[1][0][2])
+    out["short"] = attempt(a.sendmsg, [b"x"], [(sol, scm, b"\0" * 8)])
+    out["other_type"] = attempt(a.sendmsg, [b"x"], [(sol, 99, b"")])
+    c, d = s.socketpair()
+    d.setsockopt(sol, s.SO_PASSCRED, 1)
+    c.send(b"ab")
+    c.sendmsg([b"cd"], [(sol, scm, struct.pack("iii", 1, 5, 6))])
+    c.send(b"ef")
+    out["stream"] = []
+    for _ in range(3):
+        data, anc, _flags, _ = d.recvmsg(10, 64)
+        out["stream"].append([data, _ucred(anc[0][2])])
+    e = s.socket(s.AF_UNIX, s.SOCK_DGRAM)
+    e.setsockopt(sol, s.SO_PASSCRED, 1)
+    f = s.socket(s.AF_UNIX, s.SOCK_DGRAM)
+    f.bind(b"\0usernet-creds")
+    e.sendto(b"hi", b"\0usernet-creds")
+    out["autobound_sender"] = _autobound(e.getsockname())
+    out["truncated_flag"] = [b.recvmsg(2, 0)[2] if a.send(b"long") else None]
+    for sock in (a, b, c, d, e, f):
+        sock.close()
+    return out
