@@ -197,7 +197,13 @@ pytestmark = pytest.mark.skipif(not kernel_release_at_least(6, 18),
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=1, max_size=int(os.environ.get("TCP_MODEL_STEPS", "30"))))
 def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
+    run_loopback(ops, Side)
+
+
+def run_loopback(ops: list[tuple[Any, ...]], side: type[LoopbackSide]) -> None:
+    """The operations on this machine's loopback and on usernet's, in a
+    kernel whose lo answers within the call (no link delay)."""
     k = Kernel(link_delay_ns=0)
     k.script("ip link set lo up")
-    run_model(ops, Side(socket, select, free_ports(PORTS), None),
-              Side(us, uselect, [40001, 40002, 40003], k))
+    run_model(ops, side(socket, select, free_ports(PORTS), None),
+              side(us, uselect, [40001 + i for i in range(PORTS)], k))

@@ -13,19 +13,14 @@ from __future__ import annotations
 
 import errno
 import os
-import select
-import socket
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_tcp_model import LoopbackSide, free_ports
+from test_tcp_model import LoopbackSide, run_loopback
 
-import usernet.socket as us
-import usernet.socket.select as uselect
-from usernet import Kernel
-from usernet.testing import kernel_release_at_least, run_model
+from usernet.testing import kernel_release_at_least
 
 SOCKS = 4
 PORTS = 3
@@ -115,7 +110,4 @@ pytestmark = pytest.mark.skipif(not kernel_release_at_least(6, 18),
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(op, min_size=1, max_size=int(os.environ.get("UDP_MODEL_STEPS", "30"))))
 def test_operations_agree_with_the_kernel(ops: list[tuple[Any, ...]]) -> None:
-    k = Kernel(link_delay_ns=0)
-    k.script("ip link set lo up")
-    run_model(ops, Side(socket, select, free_ports(PORTS), None),
-              Side(us, uselect, [40001, 40002, 40003], k))
+    run_loopback(ops, Side)

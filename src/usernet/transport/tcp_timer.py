@@ -141,25 +141,17 @@ def sock_timers(sk: TcpSock) -> tuple[SockTimer, SockTimer, SockTimer]:
     child, makes them)."""
     ref = weakref.ref(sk)
     sched = sk.net.kernel.sched
-    rtx = _new(SockTimer)
-    rtx.skref = ref
-    rtx.sched = sched
-    rtx.fn = tcp_write_timer
-    rtx.deadline = None
-    rtx.ev = None
-    dack = _new(SockTimer)
-    dack.skref = ref
-    dack.sched = sched
-    dack.fn = tcp_delack_timer
-    dack.deadline = None
-    dack.ev = None
-    ka = _new(SockTimer)
-    ka.skref = ref
-    ka.sched = sched
-    ka.fn = tcp_keepalive_timer
-    ka.deadline = None
-    ka.ev = None
-    return rtx, dack, ka
+
+    def timer(fn: Callable[[TcpSock], None]) -> SockTimer:
+        t = _new(SockTimer)
+        t.skref = ref
+        t.sched = sched
+        t.fn = fn
+        t.deadline = None
+        t.ev = None
+        return t
+
+    return timer(tcp_write_timer), timer(tcp_delack_timer), timer(tcp_keepalive_timer)
 
 
 # -- arming -----------------------------------------------------------------------------------

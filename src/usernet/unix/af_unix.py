@@ -338,18 +338,23 @@ class UnixSock(Sock):
         64 (two in the pipe) and one page head plus 32 KiB of frags; room is
         sock_alloc_send_pskb's (wmem under sndbuf)."""
         size = min(len(data) - sent, (self.sndbuf >> 1) - 64, SKB_MAX_HEAD0 + UNIX_SKB_FRAGS_SZ)
-        if self.sk_err:
-            raise KernelError(self.sock_error())
-        if self.sk_shutdown & SEND_SHUTDOWN:
-            raise KernelError(errno.EPIPE)
-        if self.wmem >= self.sndbuf:
-            raise KernelError(errno.EAGAIN)
+        self._alloc_send_room()
         if peer.closed or peer.sk_shutdown & RCV_SHUTDOWN:
             raise KernelError(errno.EPIPE)
         truesize = unix_stream_truesize(size)
         peer.rq.append([bytes(data[sent:sent + size]), 0, truesize, self, cred])
         self.wmem += truesize
         return size
+
+    def _alloc_send_room(self) -> None:
+        """sock_alloc_send_pskb's checks before it gives a buffer: a pending
+        error, a shut-down sender, a send buffer already full."""
+        if self.sk_err:
+            raise KernelError(self.sock_error())
+        if self.sk_shutdown & SEND_SHUTDOWN:
+            raise KernelError(errno.EPIPE)
+        if self.wmem >= self.sndbuf:
+            raise KernelError(errno.EAGAIN)
 
     def _dgram_send(self, data: bytes | memoryview, addr: Any, cred: Ucred | None) -> int:
         """unix_dgram_sendmsg, in 6.18's order: an autobind for SO_PASSCRED,
@@ -360,12 +365,7 @@ class UnixSock(Sock):
             self._autobind()
         if len(data) > self.sndbuf - 32:
             raise KernelError(errno.EMSGSIZE)
-        if self.sk_err:
-            raise KernelError(self.sock_error())
-        if self.sk_shutdown & SEND_SHUTDOWN:
-            raise KernelError(errno.EPIPE)
-        if self.wmem >= self.sndbuf:
-            raise KernelError(errno.EAGAIN)
+        self._alloc_send_room()
         if addr is None and self.peer is None:
             raise KernelError(errno.ENOTCONN)
         other = unix_find_other(self.net, bytes(addr), self.type) if addr is not None \
