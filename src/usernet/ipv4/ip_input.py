@@ -38,12 +38,11 @@ from ..wire.icmp import (
     ICMP_PROT_UNREACH,
 )
 from ..wire.ipv4 import IP_MF, IP_OFFSET, IPPROTO_ICMP
-from . import rt_cache as _rt_cache
 from .datapath_state import ipv4_dp, jiffies, sysctl_int
 from .ip_forward import ip_forward
 from .neighbour import NUD_CONNECTED
 from .route import OutputRoute, ip_route_input
-from .rt_cache import rt_cache
+from .rt_cache import rt_cache, rt_cache_genid
 
 NF_PRE, NF_IN = 0, 1  # NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN
 
@@ -129,7 +128,7 @@ def ip_rcv(dev: NetDevice, frame: bytes, pkt_type: int, summed: int) -> None:
         return
     ipv4 = net.ipv4
     cache = ipv4.rt_cache
-    if cache is None or ipv4.rt_gen != _rt_cache._genid:  # rt_cache_genid()
+    if cache is None or ipv4.rt_gen != rt_cache_genid():
         cache = rt_cache(net)
     key = (daddr, saddr, dev, tos, mark) if mark else (daddr, saddr, dev, tos)
     rt = cache.get(key)
@@ -164,7 +163,7 @@ def ip_list_rcv(dev: NetDevice, frames: list[bytes], summed: int) -> None:
     mib = dp.mib
     ipv4 = net.ipv4
     cache = ipv4.rt_cache
-    if cache is None or ipv4.rt_gen != _rt_cache._genid:  # rt_cache_genid()
+    if cache is None or ipv4.rt_gen != rt_cache_genid():
         cache = rt_cache(net)
     mac = dev.dev_addr
     cache_get = cache.get

@@ -73,7 +73,7 @@ def ip_output(rt: OutputRoute, pkt: bytes, sk: Any = None) -> int:
         if isinstance(res, int):
             return res
         rt, pkt = res
-    mtu = rt.pmtu or (route_mtu(rt) if rt.metrics else rt.dev.mtu)  # route_mtu(rt)
+    mtu = route_mtu(rt)
     if len(pkt) > mtu:
         size = gso_size(pkt, 0, mtu) if pkt[6] & 0x40 else 0
         if size:

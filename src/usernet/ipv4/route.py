@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import KernelError
-from . import rt_cache as _rt_cache
 from .devinet import inet_select_addr
 from .fib import (
     FIB_LOOKUP_IGNORE_LINKSTATE,
@@ -42,7 +41,7 @@ from .fib_rules import (
 )
 from .fnhe import fnhe_find
 from .inet import is_lbcast, is_loopback, is_multicast, is_zeronet
-from .rt_cache import RT_CACHE_MAX, rt_cache
+from .rt_cache import rt_cache
 
 if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
@@ -219,10 +218,7 @@ def ip_route_output_cached(net: Net, daddr: int, saddr: int = 0, oif: NetDevice 
                            mark: int = 0, tos: int = 0) -> OutputRoute:
     """ip_route_output through the namespace's route cache (the nexthop's
     cached output dst): a repeated flow costs one dict lookup."""
-    ipv4 = net.ipv4
-    cache = ipv4.rt_cache  # rt_cache(net) when the cache is current and not full
-    if cache is None or ipv4.rt_gen != _rt_cache._genid or len(cache) >= RT_CACHE_MAX:
-        cache = rt_cache(net)
+    cache = rt_cache(net)
     key = ("out", daddr, saddr, oif, mark, tos)
     rt = cache.get(key)
     if rt is None:

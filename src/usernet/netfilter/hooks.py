@@ -79,7 +79,7 @@ from .packet import (
     NatRequest,
     PktView,
 )
-from .tables import NetfilterNet, ipt_do_table, netfilter_net_ops, nf_net, tables_at, wants_addrtype
+from .tables import ipt_do_table, nf_net, tables_at, wants_addrtype
 from .targets import CT_NOTRACK, Ct, Nat
 from .targets import Connmark as ConnmarkTarget
 
@@ -87,6 +87,7 @@ if TYPE_CHECKING:
     from ..dev.netdevice import NetDevice
     from ..ipv4.route import OutputRoute
     from ..net import Net
+    from .tables import NetfilterNet
 
 PRE, IN, FWD, OUT, POST = (NF_INET_PRE_ROUTING, NF_INET_LOCAL_IN, NF_INET_FORWARD,
                            NF_INET_LOCAL_OUT, NF_INET_POST_ROUTING)
@@ -102,12 +103,6 @@ LO_PENDING_MAX = 4096
 
 
 def nf_enabled(net: Net) -> bool:
-    # nf_net's slot read, inlined: every packet sent or received asks
-    gen = net.gen
-    if gen is not None and 0 <= netfilter_net_ops.id < len(gen):
-        data = gen[netfilter_net_ops.id]
-        if data.__class__ is NetfilterNet:
-            return bool(data.tables)
     return bool(nf_net(net).tables)
 
 

@@ -44,13 +44,12 @@ from ..sock import (
     Address,
     Sock,
 )
-from ..sysctl import NetCoreGlobal, core_global, net_core_global_ops
+from ..sysctl import core_global
 from ..sysctl_defaults import NET_DEFAULTS
 from ..task import current_cred
 from ..wait import WaitQueue, wait_event
 from ..wire.ipv4 import IPPROTO_TCP
 from .tcp_cong import (
-    CONGESTION_OPS,
     TCP_INFINITE_SSTHRESH,
     CongestionOps,
     Cubic,
@@ -176,7 +175,6 @@ def sysctl_str(net: Net, key: str) -> str:
 
 
 _VEC_CACHE: dict[str, tuple[int, ...]] = {}
-_CA_KEY = "net.ipv4.tcp_congestion_control"
 
 
 def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
@@ -191,20 +189,8 @@ def sysctl_vec(net: Net, key: str) -> tuple[int, ...]:
 
 def _core_sysctl(net: Net, key: str, default: int) -> int:
     """A global net.core value (rmem_max, wmem_max ...): init_net's, as in Linux."""
-    init_net = net.kernel.init_net
-    # core_global's state read from its slot (init_net always has it once
-    # booted): the SYN and the SYN-ACK both ask for rmem_max
-    gen = init_net.gen
-    idx = net_core_global_ops.id
-    if gen is not None and 0 <= idx < len(gen):
-        state = gen[idx]
-        if state.__class__ is NetCoreGlobal:
-            try:
-                return int(state.values[key])
-            except (KeyError, ValueError):
-                return default
     try:
-        return int(core_global(init_net).values[key])
+        return int(core_global(net.kernel.init_net).values[key])
     except (KernelError, KeyError, ValueError):
         return default
 
@@ -483,11 +469,8 @@ class TcpSock(_TcpFields):
         self.tcp_net: TcpNet = tcp_net(net)
         self.rcvbuf = net.ipv4.sysctl.tcp_rmem[1]
         self.sndbuf = net.ipv4.sysctl.tcp_wmem[1]
-        # ca_create(sysctl_str(net, ...)), inlined: every socket() comes here
-        own = net.sysctls
-        name = str(own[_CA_KEY]) if own is not None and _CA_KEY in own else NET_DEFAULTS[_CA_KEY]
-        ca_cls = CONGESTION_OPS.get(name)
-        self.ca: CongestionOps = ca_cls() if ca_cls is not None else Cubic()
+        self.ca: CongestionOps = ca_create(sysctl_str(net, "net.ipv4.tcp_congestion_control")) \
+            or Cubic()
         self._init_queues()
 
     def _init_queues(self) -> None:
@@ -933,8 +916,7 @@ class TcpSock(_TcpFields):
                 self.mib("TCPAbortOnData")  # as Linux counts it
             elif tcp_close_state(self):
                 out.tcp_send_fin(self)
-        if self.wq.waiters:  # wake_up() would find nobody otherwise
-            self.wq.wake_up()
+        self.wq.wake_up()
         if self.linger and not self.exiting and self.state in _CLOSING_STATES:
             # sk_stream_wait_close: SO_LINGER holds close() (even on a
             # non-blocking socket, as inet_release) until the FIN is
@@ -1295,8 +1277,7 @@ def tcp_done(sk: TcpSock) -> None:
     timer.tcp_clear_xmit_timers(sk)
     sk.sk_shutdown = SHUTDOWN_MASK
     if not sk.dead:
-        if sk.wq.waiters:  # wake_up() would find nobody otherwise
-            sk.wq.wake_up()
+        sk.wq.wake_up()
     else:
         destroy_sock(sk)
 
@@ -1670,8 +1651,7 @@ def tcp_v4_connect(sk: TcpSock, daddr: int, dport: int) -> None:
     sk.inet_id = rand_below(net.kernel.rng, 0x10000)
     sk.mib("ActiveOpens")
     out.tcp_connect(sk)
-    if sk.wq.waiters:  # wake_up() would find nobody otherwise
-        sk.wq.wake_up()
+    sk.wq.wake_up()
 
 
 # -- TIME_WAIT and request sockets ----------------------------------------------------------------

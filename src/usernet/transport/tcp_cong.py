@@ -168,17 +168,8 @@ class Cubic(CongestionOps):
     name = "cubic"
 
     def __init__(self) -> None:
-        # _reset() and the HyStart fields, in one go (every socket makes one)
-        self.cnt = 0
-        self.last_max_cwnd = 0
-        self.last_cwnd = 0
-        self.last_time = 0
-        self.bic_origin_point = 0
-        self.bic_K = 0
+        self._reset()
         self.delay_min = 0
-        self.epoch_start = 0
-        self.ack_cnt = 0
-        self.tcp_cwnd = 0
         self.found = 0
         self.round_start = self.last_ack = 0
         self.end_seq = 0

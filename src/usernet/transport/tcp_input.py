@@ -711,8 +711,7 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
     # only SACK tagging writes the state: without blocks, a shared empty one
     st = SackState(sk.snd_nxt) if sacks else _NO_SACKS
     if flag & FLAG_UPDATE_TS_RECENT and sk.saw_ts and seq <= sk.rcv_wup:
-        d = (sk.ts_recent - sk.rcv_tsval) & SEQ_MASK  # _paws_check's first test, inlined
-        if (d - 0x100000000 if d & 0x80000000 else d) <= 0 or _paws_check(sk, sk.rcv_tsval, 0):
+        if _paws_check(sk, sk.rcv_tsval, 0):
             sk.ts_recent = sk.rcv_tsval
             sk.ts_recent_stamp = sk.net.kernel.sched.now
     if (flag & (FLAG_SLOWPATH | FLAG_SND_UNA_ADVANCED)) == FLAG_SND_UNA_ADVANCED:
@@ -755,15 +754,12 @@ def tcp_ack(sk: TcpSock, ack: int, seq: int, end_seq: int, win: int, flag: int,
             num_dupack = 1
         flag, rexmit = tcp_fastretrans_alert(sk, prior_snd_una, num_dupack, flag)
     if flag & FLAG_SET_XMIT_TIMER:
-        # tcp_set_xmit_timer, inlined
-        if not timer.tcp_schedule_loss_probe(sk, True):
-            timer.tcp_rearm_rto(sk)
+        timer.tcp_set_xmit_timer(sk)
     if flag & FLAG_FORWARD_PROGRESS or not flag & FLAG_NOT_DUP:
         sk.confirm_neigh = True
     delivered = sk.delivered - prior_delivered
     _cong_control(sk, delivered, sk.lost - prior_lost, flag)
-    if rexmit != REXMIT_NONE:  # tcp_xmit_recovery has nothing to do otherwise
-        tcp_xmit_recovery(sk, rexmit)
+    tcp_xmit_recovery(sk, rexmit)
     return 1
 
 
@@ -850,9 +846,7 @@ def tcp_clean_rtx_queue(sk: TcpSock, prior_fack: int, prior_snd_una: int, st: Sa
             head = seg
             break
         rtx.popleft()
-    # _spurious_retrans(sk, last_acked) is false unless the segment was retransmitted
-    if last_acked is not None and (not last_acked.sacked & TCPCB_RETRANS
-                                   or not _spurious_retrans(sk, last_acked)):
+    if last_acked is not None and not _spurious_retrans(sk, last_acked):
         _rack_advance(sk, last_acked.sacked, last_acked.end, last_acked.ts)
     if prior_snd_una <= sk.snd_up <= una:
         sk.snd_up = una  # the urgent data was acknowledged: urgent mode ends
@@ -925,10 +919,7 @@ def _ack_update_rtt(sk: TcpSock, flag: int, seq_rtt_us: int, sack_rtt_us: int,
         if sample < sk.min_rtt_us:
             sk.min_rtt_us = sample
     tcp_rtt_estimator(sk, seq_rtt_us)
-    # tcp_set_rto(sk), inlined
-    us = (sk.srtt_us >> 3) + sk.rttvar_us
-    rto = -(-us * 1000 // JIFFY_NS) * JIFFY_NS
-    sk.rto = rto if rto < TCP_RTO_MAX_NS else TCP_RTO_MAX_NS
+    tcp_set_rto(sk)
     sk.backoff = 0
     return True
 
@@ -1726,15 +1717,7 @@ def tcp_validate_incoming(sk: TcpSock, seg: Seg, syn_inerr: bool) -> bool:
     (RFC 5961 4.2) checks.  False when the segment was consumed."""
     flags = seg.flags
     mib = sk.tcp_net.mib
-    if seg.saw_ts:
-        # _paws_check's first test, inlined: a timestamp not older than
-        # ts_recent (by more than the window) is never discarded
-        d = (sk.ts_recent - seg.tsval) & SEQ_MASK
-        discard = (d - 0x100000000 if d & 0x80000000 else d) > TCP_PAWS_WINDOW \
-            and _paws_discard(sk, seg)
-    else:
-        discard = False
-    if discard:
+    if seg.saw_ts and _paws_discard(sk, seg):
         if not flags & RST:
             if flags & SYN:
                 return _syn_challenge(sk, syn_inerr)
@@ -1742,10 +1725,8 @@ def tcp_validate_incoming(sk: TcpSock, seg: Seg, syn_inerr: bool) -> bool:
             if not _oow_rate_limited(sk, seg, "TCPACKSkippedPAWS"):
                 _send_dupack(sk, seg)
             return False
-    # step 1: the sequence number (sk.receive_window(), inlined)
-    rcv_nxt = sk.rcv_nxt
-    win = sk.rcv_wup + sk.rcv_wnd - rcv_nxt
-    if seg.end < sk.rcv_wup or seg.seq > rcv_nxt + (win if win > 0 else 0):
+    # step 1: the sequence number
+    if seg.end < sk.rcv_wup or seg.seq > sk.rcv_nxt + sk.receive_window():
         if not flags & RST:
             if flags & SYN:
                 return _syn_challenge(sk, syn_inerr)
@@ -1809,11 +1790,8 @@ def tcp_rcv_established_slow(sk: TcpSock, seg: Seg) -> None:
         tcp_urg(sk, seg)
     tcp_data_queue(sk, seg)
     if sk.state != TCP_CLOSE:
-        # _data_snd_check and tcp_ack_snd_check, called when they have work
-        if sk.write_seq > sk.snd_nxt or sk.fin_seq >= sk.snd_nxt or sk.queue_shrunk:
-            _data_snd_check(sk)
-        if sk.ack_pending & ICSK_ACK_SCHED:
-            _ack_snd_check_now(sk, True)
+        _data_snd_check(sk)
+        tcp_ack_snd_check(sk)
 
 
 def tcp_urg(sk: TcpSock, seg: Seg) -> None:
@@ -1935,8 +1913,7 @@ def _queue_and_out(sk: TcpSock, seg: Seg, data: memoryview, seq: int, fin: bool)
         _sack_remove(sk)
     tcp_fast_path_check(sk)
     if not sk.dead:
-        if sk.wq.waiters:  # wake_up() would find nobody otherwise
-            sk.wq.wake_up()
+        sk.wq.wake_up()
 
 
 def _data_queue_ofo(sk: TcpSock, seq: int, end_seq: int, data: memoryview, fin: bool) -> None:
@@ -2087,8 +2064,7 @@ def tcp_fin(sk: TcpSock) -> None:
     sk.sack_blocks = []
     sk.fast_ok = False
     if not sk.dead:
-        if sk.wq.waiters:  # wake_up() would find nobody otherwise
-            sk.wq.wake_up()
+        sk.wq.wake_up()
 
 
 # -- every state but ESTABLISHED and TIME_WAIT ----------------------------------------------------
@@ -2132,7 +2108,7 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             return False
         _synrecv_established(sk, seg)
     elif state == TCP_FIN_WAIT1:
-        if sk.snd_una == sk.write_seq + (1 if sk.fin_seq >= 0 else 0):  # _write_end
+        if sk.snd_una == _write_end(sk):
             tcp_set_state(sk, TCP_FIN_WAIT2)
             sk.sk_shutdown |= SEND_SHUTDOWN
             sk.confirm_neigh = True
@@ -2160,7 +2136,7 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             tcp_time_wait(sk, TCP_TIME_WAIT, 0)
             return False
     elif state == TCP_LAST_ACK:
-        if sk.snd_una == sk.write_seq + (1 if sk.fin_seq >= 0 else 0):  # _write_end
+        if sk.snd_una == _write_end(sk):
             tcp_done(sk)
             return False
     # step 6: the URG bit
@@ -2179,11 +2155,8 @@ def tcp_rcv_state_process(sk: TcpSock, seg: Seg) -> bool:
             return True
         tcp_data_queue(sk, seg)
     if sk.state != TCP_CLOSE:
-        # _data_snd_check and tcp_ack_snd_check, called when they have work
-        if sk.write_seq > sk.snd_nxt or sk.fin_seq >= sk.snd_nxt or sk.queue_shrunk:
-            _data_snd_check(sk)
-        if sk.ack_pending & ICSK_ACK_SCHED:
-            _ack_snd_check_now(sk, True)
+        _data_snd_check(sk)
+        tcp_ack_snd_check(sk)
     return False
 
 
@@ -2214,8 +2187,7 @@ def _synrecv_established(sk: TcpSock, seg: Seg) -> None:
         if sk.state == TCP_ESTABLISHED:
             tcp_set_state(sk, TCP_FIN_WAIT1)
             out.tcp_send_fin(sk)
-    if sk.wq.waiters:  # wake_up() would find nobody otherwise
-        sk.wq.wake_up()
+    sk.wq.wake_up()
     if sk.keepalive:
         timer.tcp_set_keepalive(sk, True)
 
@@ -2240,7 +2212,7 @@ def tcp_init_buffer_space(sk: TcpSock) -> None:
         out.tcp_sndbuf_expand(sk)
     sk.rcvq_space_time = sk.net.kernel.sched.now // 1000
     sk.rcvq_space_seq = sk.copied_seq
-    maxwin = (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
+    maxwin = out.tcp_full_space(sk)
     if sk.window_clamp >= maxwin:
         sk.window_clamp = maxwin
         if app_win and maxwin > 4 * sk.advmss:
@@ -2283,8 +2255,7 @@ def _rcv_synsent(sk: TcpSock, seg: Seg) -> bool:
         if seg.saw_ts and seg.tsecr:
             lo = (sk.retrans_stamp // 1_000_000 + sk.ts_off) & SEQ_MASK
             hi = sk.ts_now()
-            # _s32(x) < 0, inlined: the sign bit of the 32-bit difference
-            if (seg.tsecr - lo) & 0x80000000 or (hi - seg.tsecr) & 0x80000000:
+            if _s32(seg.tsecr - lo) < 0 or _s32(hi - seg.tsecr) < 0:
                 sk.mib("PAWSActiveRejected")
                 return not flags & RST
         if flags & RST:
@@ -2594,7 +2565,7 @@ def _synack_tos(lsk: TcpSock, seg: Seg) -> int:
 
 def _openreq_init_rwin(req: TcpRequest, lsk: TcpSock) -> None:
     """tcp_openreq_init_rwin: the window and scale the SYN-ACK offers."""
-    full_space = (lsk.rcvbuf * lsk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
+    full_space = out.tcp_full_space(lsk)
     try:
         rt = ip_route_output_cached(lsk.net, req.raddr, req.laddr, lsk.bound_dev, lsk.mark, 0)
         advmss = out.advmss_of(rt)

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING
 
 from ..dev.datapath import dev_can_gso, dev_queue_xmit
 from ..errors import KernelError
-from ..ipv4 import rt_cache as _rt_cache
 from ..ipv4.datapath_state import ipv4_dp, sysctl_int
 from ..ipv4.ip_output import IP_PMTUDISC_DO, ip_build_and_send, ip_output, route_mtu
-from ..ipv4.neighbour import NUD_CONNECTED, NUD_DELAY, NUD_PROBE
+from ..ipv4.neighbour import NUD_CONNECTED
 from ..ipv4.route import ip_route_output_cached
+from ..ipv4.rt_cache import rt_cache_genid
 from ..netfilter.hooks import nf_enabled
 from ..sock import CTL_SK, CtlSock
 from ..wire.checksum import csum_partial, pseudo_header_sum
@@ -93,11 +93,11 @@ TCP_RTO_MIN_US = 200_000
 TCP_TIMEOUT_MIN_US = 2_000
 TCP_PINGPONG_THRESH = 1  # net.ipv4.tcp_pingpong_thresh
 JIFFY_NS = 4_000_000
-_NUD_DELAY_PROBE = NUD_DELAY | NUD_PROBE
 
 
 _pack = IP_TCP_HDR.pack
 _pack_ts = IP_TCP_HDR_TS.pack
+_genid = rt_cache_genid
 
 
 def jiffies_ceil(ns: int) -> int:
@@ -112,7 +112,7 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     """sk_setup_caps + the per-socket header precomputation."""
     net = sk.net
     sk.dst = rt
-    sk.dst_gen = _rt_cache._genid  # rt_cache_genid(), without the call
+    sk.dst_gen = rt_cache_genid()
     ttl = sk.ttl or net.ipv4.sysctl.ip_default_ttl
     sa, da = sk.saddr, sk.daddr
     addrs = (sa >> 16) + (sa & 0xFFFF) + (da >> 16) + (da & 0xFFFF)
@@ -120,8 +120,7 @@ def sk_set_route(sk: TcpSock, rt: OutputRoute) -> None:
     sk.ip_csum_base = (0x4500 | sk.tos) + 0x4000 + ((ttl << 8) | 6) + addrs
     sk.tcp_psum_base = addrs + 6
     sk.gso_ok = dev_can_gso(rt.dev)
-    # route_mtu(rt), its common answers inlined
-    mtu = rt.pmtu or (route_mtu(rt) if rt.metrics else rt.dev.mtu)
+    mtu = route_mtu(rt)
     if mtu != sk.pmtu:
         tcp_sync_mss(sk, mtu)
     else:
@@ -140,7 +139,7 @@ def _set_gso_segs(sk: TcpSock) -> None:
 def sk_route(sk: TcpSock) -> OutputRoute | None:
     """__sk_dst_check: the cached route while the configuration is unchanged."""
     rt = sk.dst
-    if rt is not None and sk.dst_gen == _rt_cache._genid and not rt.expires:
+    if rt is not None and sk.dst_gen == rt_cache_genid() and not rt.expires:
         return rt
     try:
         rt = ip_route_output_cached(sk.net, sk.daddr, sk.saddr, sk.bound_dev, sk.mark, sk.tos)
@@ -154,7 +153,7 @@ def sk_route(sk: TcpSock) -> OutputRoute | None:
 
 def advmss_of(rt: OutputRoute) -> int:
     """ipv4_default_advmss: the MSS we announce for a route."""
-    mss = (rt.pmtu or (route_mtu(rt) if rt.metrics else rt.dev.mtu)) - 40  # route_mtu(rt)
+    mss = route_mtu(rt) - 40
     return 256 if mss < 256 else 65535 - 40 if mss > 65535 - 40 else mss
 
 
@@ -181,9 +180,7 @@ def tcp_sync_mss(sk: TcpSock, pmtu: int, opt_len: int | None = None) -> int:
         mss = cutoff if cutoff > floor else floor
     sk.pmtu = pmtu
     sk.mss_cache = mss
-    # _set_gso_segs(sk), inlined: several times per connection
-    segs = (GSO_MAX_SIZE - 1 - MAX_TCP_HEADER) // (mss if mss > 1 else 1) if sk.gso_ok else 1
-    sk.gso_max_segs = segs if segs > 1 else 1
+    _set_gso_segs(sk)
     return mss
 
 
@@ -228,7 +225,7 @@ def tcp_space(sk: TcpSock) -> int:
 
 
 def tcp_full_space(sk: TcpSock) -> int:
-    return (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # win_from_space
+    return win_from_space(sk, sk.rcvbuf)
 
 
 def select_window_raw(sk: TcpSock) -> int:
@@ -363,7 +360,7 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
     ``data`` is the payload's pieces; more than one segment's worth makes a
     GSO super-segment (``pcount`` segments)."""
     rt = sk.dst
-    if rt is None or sk.dst_gen != _rt_cache._genid or rt.expires:
+    if rt is None or sk.dst_gen != _genid() or rt.expires:
         rt = sk_route(sk)
         if rt is None:
             return False
@@ -440,21 +437,12 @@ def tcp_transmit(sk: TcpSock, seq: int, flags: int,
         if n is None or n.dev is not dev or n.addr != nexthop:
             n = net.kernel.neigh_tbl.entries.get((dev, nexthop))
             rt.neigh = n
-        if n is not None:
-            if n.nud_state & NUD_CONNECTED:
-                if sk.confirm_neigh:
-                    sk.confirm_neigh = False
-                    n.confirmed = now // JIFFY_NS
-                dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
-                return True
-            if n.nud_state & _NUD_DELAY_PROBE and not data and len(hdr) <= 68:
-                # what ip_output -> neigh_output -> neigh_event_send does for
-                # a header-only segment (68: IPv4's least MTU, so it fits any
-                # route's) while the entry waits for a confirmation: note the
-                # use, send
-                n.used = now // JIFFY_NS
-                dev_queue_xmit(dev, n.hh + hdr)
-                return True
+        if n is not None and n.nud_state & NUD_CONNECTED:
+            if sk.confirm_neigh:
+                sk.confirm_neigh = False
+                n.confirmed = now // JIFFY_NS
+            dev_queue_xmit(dev, b"".join((n.hh, hdr, *data)) if data else n.hh + hdr)
+            return True
     ip_output(rt, b"".join((hdr, *data)) if data else hdr, sk)
     return True
 
@@ -521,7 +509,7 @@ def tcp_connect_init(sk: TcpSock) -> None:
     if not sk.window_clamp:
         sk.window_clamp = sk.window_clamp_opt
     tcp_initialize_rcv_mss(sk)  # before the window exists: TCP_MIN_MSS
-    full = (sk.rcvbuf * sk.scaling_ratio) >> TCP_RMEM_TO_WIN_SCALE  # tcp_full_space
+    full = tcp_full_space(sk)
     if sk.rcvbuf_locked and (sk.window_clamp > full or sk.window_clamp == 0):
         sk.window_clamp = full
     mss_for_win = sk.advmss - (12 if sk.ts_recent_stamp else 0)
@@ -690,8 +678,7 @@ def tcp_write_xmit(sk: TcpSock, nonagle: int) -> None:
         fin_only = avail <= 0
         if fin_only and fin_seq != seq:
             break
-        # sk.in_flight(), inlined
-        quota = sk.snd_cwnd - (sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out)
+        quota = sk.snd_cwnd - sk.in_flight()
         if quota <= 0 and not (fin_only and True):
             cwnd_limited = True
             break
@@ -755,8 +742,7 @@ def tcp_write_xmit(sk: TcpSock, nonagle: int) -> None:
             timer.tcp_rearm_rto(sk)
         if flags & FIN:
             break
-    is_cwnd_limited = cwnd_limited or \
-        sk.packets_out - (sk.sacked_out + sk.lost_out) + sk.retrans_out >= sk.snd_cwnd
+    is_cwnd_limited = cwnd_limited or sk.in_flight() >= sk.snd_cwnd
     if sent or is_cwnd_limited:
         # tcp_cwnd_validate: remember how much of cwnd this window used
         if sk.snd_una >= sk.cwnd_usage_seq or is_cwnd_limited or \

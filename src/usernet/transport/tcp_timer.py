@@ -21,7 +21,6 @@ from __future__ import annotations
 import errno
 import weakref
 from collections.abc import Callable
-from heapq import heappush
 
 from ..ipv4.datapath_state import sysctl_int
 from ..sched import Timer
@@ -89,32 +88,14 @@ class SockTimer:
         if ev is not None:
             if ev.when <= when and ev.fn is not None:
                 return  # it fires first and re-arms itself for the deadline
-            ev.fn = None  # ev.cancel(), and the socket let go of
-            ev.args = ()
-        sched = self.sched
-        if when <= sched.now:
-            self.ev = sched.call_soon(self._fire, self.skref())
-            return
-        # sched.call_at for a future deadline, inlined: every connection
-        # arms its timers several times
-        ev = self.ev = _new(Timer)  # Timer(when, self._fire, (sk,)), without __init__
-        ev.when = when
-        ev.fn = self._fire
-        ev.args = (self.skref(),)
-        seq = sched._seq = sched._seq + 1
-        heap = sched._heap
-        heappush(heap, (when, seq, ev))
-        if len(heap) > sched._compact_at:
-            sched.compact()
+            ev.cancel()  # and the socket let go of
+        self.ev = self.sched.call_at(when, self._fire, self.skref())
 
     def cancel(self) -> None:
         self.deadline = None
         ev = self.ev
         if ev is not None:
-            # ev.cancel(); the dead event, left in the heap until its time,
-            # must not keep the socket alive
-            ev.fn = None
-            ev.args = ()
+            ev.cancel()  # the dead event, left in the heap, lets go of the socket
             self.ev = None
 
     @property
@@ -167,27 +148,15 @@ def reset_xmit_timer(sk: TcpSock, kind: int, delay_ns: int) -> None:
 
 def clear_xmit_timer(sk: TcpSock) -> None:
     sk.timer_kind = 0
-    t = sk.rtx_timer
-    ev = t.ev
-    if ev is not None:  # t.cancel(), inlined: every ACK of the last data comes here
-        t.deadline = None
-        ev.fn = None
-        ev.args = ()
-        t.ev = None
+    sk.rtx_timer.cancel()
 
 
 def tcp_clear_xmit_timers(sk: TcpSock) -> None:
     sk.timer_kind = 0  # clear_xmit_timer
+    sk.rtx_timer.cancel()
+    sk.dack_timer.cancel()
     sk.ack_pending = 0
-    # the three SockTimer.cancel()s, inlined (a timer without an event has
-    # no deadline either): a connection's end clears them several times
-    for t in (sk.rtx_timer, sk.dack_timer, sk.ka_timer):
-        ev = t.ev
-        if ev is not None:
-            t.deadline = None
-            ev.fn = None
-            ev.args = ()
-            t.ev = None
+    sk.ka_timer.cancel()
 
 
 def rto_delta_ns(sk: TcpSock) -> int:
@@ -206,11 +175,7 @@ def tcp_rearm_rto(sk: TcpSock) -> None:
     rto = sk.rto
     if sk.timer_kind in (ICSK_TIME_REO_TIMEOUT, ICSK_TIME_LOSS_PROBE):
         rto = jiffies_ceil(max(rto_delta_ns(sk), 1000))
-    # reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto), inlined
-    if rto > TCP_RTO_MAX_NS:
-        rto = TCP_RTO_MAX_NS
-    sk.timer_kind = ICSK_TIME_RETRANS
-    sk.rtx_timer.arm(sk.net.kernel.sched.now + rto)
+    reset_xmit_timer(sk, ICSK_TIME_RETRANS, rto)
 
 
 def tcp_set_xmit_timer(sk: TcpSock) -> None:
@@ -408,19 +373,15 @@ def tcp_schedule_loss_probe(sk: TcpSock, advancing_rto: bool) -> bool:
             timeout_us += TCP_RTO_MIN_NS // 1000
         else:
             timeout_us += 2000
-        timeout = -(-timeout_us * 1000 // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
+        timeout = jiffies_ceil(timeout_us * 1000)
     else:
         timeout = TCP_TIMEOUT_INIT_NS
     rto_delta = sk.rto if advancing_rto else rto_delta_ns(sk)
     if rto_delta > 0:
-        rto_timeout = -(-rto_delta // JIFFY_NS) * JIFFY_NS  # jiffies_ceil
+        rto_timeout = jiffies_ceil(rto_delta)
         if rto_timeout < timeout:  # not min(): twice per connection
             timeout = rto_timeout
-    # reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout), inlined
-    if timeout > TCP_RTO_MAX_NS:
-        timeout = TCP_RTO_MAX_NS
-    sk.timer_kind = ICSK_TIME_LOSS_PROBE
-    sk.rtx_timer.arm(sk.net.kernel.sched.now + timeout)
+    reset_xmit_timer(sk, ICSK_TIME_LOSS_PROBE, timeout)
     return True
 
 
