@@ -89,10 +89,15 @@ def tcp_bulk_recv(sm: ModuleType, port: int, nbytes: int) -> dict[str, Any]:
     srv = sm.socket(sm.AF_INET, sm.SOCK_STREAM)
     srv.setsockopt(sm.SOL_SOCKET, sm.SO_REUSEADDR, 1)
     srv.bind(("0.0.0.0", port))
+    return bulk_recv(srv, nbytes)
+
+
+def bulk_recv(srv: Any, nbytes: int) -> dict[str, Any]:
+    """Accept one stream on the bound ``srv`` and read ``nbytes`` (or to EOF)
+    with 256 KiB recv_into calls; what came and how long it took."""
     srv.listen(1)
     conn, _addr = srv.accept()
-    buf = bytearray(CHUNK * 4)
-    view = memoryview(buf)
+    view = memoryview(bytearray(CHUNK * 4))
     got = 0
     t0 = time.perf_counter()
     while got < nbytes:
@@ -122,20 +127,7 @@ def unix_bulk_recv(sm: ModuleType, path: str, nbytes: int) -> dict[str, Any]:
     """AF_UNIX stream goodput, receiving side: bound on ``path``."""
     srv = sm.socket(sm.AF_UNIX, sm.SOCK_STREAM)
     srv.bind(path)
-    srv.listen(1)
-    conn, _addr = srv.accept()
-    view = memoryview(bytearray(CHUNK * 4))
-    got = 0
-    t0 = time.perf_counter()
-    while got < nbytes:
-        k = conn.recv_into(view)
-        if not k:
-            break
-        got += k
-    t1 = time.perf_counter()
-    conn.close()
-    srv.close()
-    return {"received": got, "seconds": t1 - t0}
+    return bulk_recv(srv, nbytes)
 
 
 def unix_bulk_send(sm: ModuleType, path: str, nbytes: int) -> dict[str, Any]:

@@ -98,15 +98,8 @@ class Scheduler:
 
     def call_at(self, when: int, fn: Callable[..., Any], *args: Any) -> Timer:
         if when <= self.now:
-            t = new_timer(self.now, fn, args)
-            self._now_q.append(t)  # call_soon
-            return t
-        # Timer(when, fn, args), without its __init__ frame: the emulation
-        # schedules several events per connection
-        t = _new(Timer)
-        t.when = when
-        t.fn = fn
-        t.args = args
+            return self.call_soon(fn, *args)
+        t = new_timer(when, fn, args)
         self._seq += 1
         heap = self._heap
         heapq.heappush(heap, (when, self._seq, t))

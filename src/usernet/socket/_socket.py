@@ -582,7 +582,7 @@ class socket:
         sk = self._sk()
         sk.msg_flags = 0
         data, addr = self._recv(bufsize, flags, "recvmsg")
-        if self._family == _s.AF_UNIX:
+        if sk.__class__ is UnixSock:
             anc, mflags = scm_recv(sk, ancbufsize)
             return data, anc, mflags | sk.msg_flags, self._fmt(addr)
         return data, [], sk.msg_flags, self._fmt(addr)

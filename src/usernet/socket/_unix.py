@@ -14,10 +14,10 @@ from __future__ import annotations
 import errno
 import os
 import socket as _s
-import struct
 from typing import TYPE_CHECKING, Any
 
 from ..task import current_task
+from ..unix.af_unix import UCRED, Ucred, UnixSock
 from ._context import oserror
 
 if TYPE_CHECKING:
@@ -50,13 +50,10 @@ def unix_makesockaddr(name: bytes) -> str | bytes:
     return os.fsdecode(name if end < 0 else name[:end])
 
 
-SCM_CREDENTIALS = 2
-SCM_RIGHTS = 1
-_UCRED = struct.Struct("iii")
 CMSG_HDR = 16  # sizeof(struct cmsghdr) on 64-bit Linux
 
 
-def scm_credentials(kernel: Kernel, anc: list[Any]) -> tuple[int, int, int] | None:
+def scm_credentials(kernel: Kernel, anc: list[Any]) -> Ucred | None:
     """__scm_send for AF_UNIX: the credentials an SCM_CREDENTIALS message
     names -- the sender's own, or any for root (CAP_SYS_ADMIN, CAP_SETUID)
     -- else EPERM; a malformed message is EINVAL, descriptors EINVAL too
@@ -64,9 +61,9 @@ def scm_credentials(kernel: Kernel, anc: list[Any]) -> tuple[int, int, int] | No
     cred = None
     for level, kind, data in anc:
         raw = bytes(memoryview(data).cast("B"))
-        if level != _s.SOL_SOCKET or kind != SCM_CREDENTIALS or len(raw) != _UCRED.size:
+        if level != _s.SOL_SOCKET or kind != _s.SCM_CREDENTIALS or len(raw) != UCRED.size:
             raise oserror(errno.EINVAL)
-        pid, uid, gid = _UCRED.unpack(raw)
+        pid, uid, gid = UCRED.unpack(raw)
         task = current_task(kernel)
         own = task.cred
         if own.uid != 0 and (pid != task.tgid or uid != own.uid or gid != own.gid):
@@ -75,15 +72,15 @@ def scm_credentials(kernel: Kernel, anc: list[Any]) -> tuple[int, int, int] | No
     return cred
 
 
-def scm_recv(sk: Any, ancbufsize: int) -> tuple[list[tuple[int, int, bytes]], int]:
+def scm_recv(sk: UnixSock, ancbufsize: int) -> tuple[list[tuple[int, int, bytes]], int]:
     """put_cmsg of SCM_CREDENTIALS for a socket with SO_PASSCRED: cut to the
     room the caller gave, with MSG_CTRUNC."""
-    cred = getattr(sk, "rx_cred", None)
+    cred = sk.rx_cred
     if cred is None:
         return [], 0
-    raw = _UCRED.pack(*cred)
+    raw = UCRED.pack(*cred)
     if ancbufsize < CMSG_HDR:
         return [], int(_s.MSG_CTRUNC)
-    if ancbufsize < CMSG_HDR + len(raw):
-        return [(_s.SOL_SOCKET, SCM_CREDENTIALS, raw[:ancbufsize - CMSG_HDR])], int(_s.MSG_CTRUNC)
-    return [(_s.SOL_SOCKET, SCM_CREDENTIALS, raw)], 0
+    room = ancbufsize - CMSG_HDR
+    cut = int(_s.MSG_CTRUNC) if room < len(raw) else 0
+    return [(_s.SOL_SOCKET, _s.SCM_CREDENTIALS, raw[:room])], cut

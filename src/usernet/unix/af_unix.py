@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket as _pysocket
 import struct
 from collections import deque
 from typing import TYPE_CHECKING, Any
@@ -60,15 +61,15 @@ TCP_ESTABLISHED = 1
 TCP_CLOSE = 7
 TCP_LISTEN = 10
 
-SO_OOBINLINE = 10
-SO_PASSCRED = 16
-SO_PEERCRED = 17
-SO_ACCEPTCONN = 30
+SO_OOBINLINE = _pysocket.SO_OOBINLINE
+SO_PASSCRED = _pysocket.SO_PASSCRED
+SO_PEERCRED = _pysocket.SO_PEERCRED
+SO_ACCEPTCONN = _pysocket.SO_ACCEPTCONN
 NO_ID = -1  # cred_to_ucred's uid and gid without credentials (no peer)
 OVERFLOW_ID = 65534  # what SCM_CREDENTIALS says of a message sent without them
 
 Ucred = tuple[int, int, int]  # struct ucred: pid, uid, gid
-_UCRED = struct.Struct("iii")  # struct ucred: pid, uid, gid
+UCRED = struct.Struct("iii")
 
 UnixName = bytes  # sun_path as bound: b"\0..." abstract, else a path
 
@@ -86,7 +87,7 @@ class UnixSock(Sock):
         self.bsd_key: tuple[int, int] | None = None
         self.bsd_path: SocketFile | None = None  # u->path: holds the file's inode
         self.peer: UnixSock | None = None
-        self.peer_cred: tuple[int, int, int] | None = None  # sk_peer_pid, sk_peer_cred
+        self.peer_cred: Ucred | None = None  # sk_peer_pid, sk_peer_cred
         # stream: the skbs from the peer, [data, bytes consumed, truesize,
         # sender]; the sender's wmem is charged until one is used up
         self.rq: deque[list[Any]] = deque()
@@ -251,8 +252,7 @@ class UnixSock(Sock):
 
     def _purge_msgs(self) -> None:
         for data, sender, _cred in self.msgs:
-            sender.wmem -= unix_dgram_truesize(len(data))
-            sender.wq.wake_up()
+            _dgram_consumed(data, sender)
         self.msgs.clear()
         self.wq.wake_up()
 
@@ -423,8 +423,7 @@ class UnixSock(Sock):
         if self.msgs:
             data, sender, cred = self.msgs[0] if flags & MSG_PEEK else self.msgs.popleft()
             if not flags & MSG_PEEK:
-                sender.wmem -= unix_dgram_truesize(len(data))
-                sender.wq.wake_up()
+                _dgram_consumed(data, sender)
                 self.wq.wake_up()  # room in the queue for waiting senders
             self._set_rx_cred(cred)
             if len(data) > bufsize:
@@ -582,7 +581,7 @@ class UnixSock(Sock):
         if level == SOL_SOCKET:
             if name == SO_PEERCRED:
                 cred = self.peer_cred or (0, NO_ID, NO_ID)
-                return _UCRED.pack(*cred)
+                return UCRED.pack(*cred)
             if name == SO_ACCEPTCONN:
                 return int(self.state == TCP_LISTEN)
         return super().getsockopt(level, name)
@@ -628,7 +627,14 @@ class UnixSock(Sock):
         super().close()
 
 
-def _cred_of_current(sk: UnixSock) -> tuple[int, int, int]:
+def _dgram_consumed(data: bytes, sender: UnixSock) -> None:
+    """A datagram left the queue (read or purged): its truesize goes back to
+    its sender (sock_wfree), who may write again."""
+    sender.wmem -= unix_dgram_truesize(len(data))
+    sender.wq.wake_up()
+
+
+def _cred_of_current(sk: UnixSock) -> Ucred:
     task = current_task(sk.net.kernel)
     return task.tgid, task.cred.uid, task.cred.gid
 
